@@ -1,0 +1,24 @@
+#include "base/status.h"
+
+namespace ag {
+
+const char* error_code_name(ErrorCode code) {
+    switch (code) {
+        case ErrorCode::kOk: return "ok";
+        case ErrorCode::kInvalidArgument: return "invalid argument";
+        case ErrorCode::kNotFound: return "not found";
+        case ErrorCode::kIoError: return "I/O error";
+        case ErrorCode::kParseError: return "parse error";
+        case ErrorCode::kUnsupported: return "unsupported";
+        case ErrorCode::kOutOfRange: return "out of range";
+        case ErrorCode::kInternal: return "internal error";
+    }
+    return "unknown";
+}
+
+std::string Status::to_string() const {
+    if (ok()) return "ok";
+    return std::string(error_code_name(code_)) + ": " + message_;
+}
+
+}  // namespace ag
