@@ -35,7 +35,10 @@ if ! cmp -s tests/requirements.txt .venv/.installed-requirements 2>/dev/null; th
 fi
 
 BUILD_DIR=${AG_BUILD_DIR:-build}
+EXTRA_ARGS=${AG_CMAKE_ARGS:-}
+# CI builds treat warnings as errors.
+[[ "${CI:-}" == true ]] && EXTRA_ARGS="$EXTRA_ARGS -DAG_WERROR=ON"
 # shellcheck disable=SC2086
-cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release ${AG_CMAKE_ARGS:-} >/dev/null
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release $EXTRA_ARGS >/dev/null
 cmake --build "$BUILD_DIR" -j"$(nproc)"
 echo "[setup] built $BUILD_DIR/autoglm"

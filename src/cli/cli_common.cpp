@@ -1,0 +1,53 @@
+#include "cli/cli_common.h"
+
+#include <cstdio>
+#include <filesystem>
+
+#include "base/log.h"
+#include "base/thread_pool.h"
+#include "tools/builtin_model.h"
+
+namespace ag::cli {
+
+void add_model_options(CLI::App& cmd, ModelArgs& args) {
+    cmd.add_option("--model", args.model,
+                   "Hugging Face checkpoint directory (or a .safetensors file in one); default: "
+                   "the built-in model");
+    cmd.add_option("--threads", args.threads, "CPU threads (default: all cores)")
+        ->check(CLI::Range(0, 1024));
+}
+
+Result<LoadedModel> load_model(const ModelArgs& args, bool need_tokenizer) {
+    ThreadPool::set_global_threads(args.threads);
+    LoadedModel out;
+    if (args.model.empty()) {
+        auto dir = tools::ensure_builtin_model();
+        if (!dir.ok()) return dir.status();
+        out.dir = *dir;
+        out.builtin = true;
+        std::fprintf(stderr, "%s\n", tools::builtin_model_notice());
+    } else {
+        out.dir = args.model;
+    }
+    auto m = model::load_model(out.dir);
+    if (!m.ok()) return m.status();
+    out.model = std::move(m).value();
+    namespace fs = std::filesystem;
+    fs::path tok_dir = fs::is_directory(out.dir) ? fs::path(out.dir) : fs::path(out.dir).parent_path();
+    if (fs::exists(tok_dir / "tokenizer.json")) {
+        auto t = tok::Tokenizer::load(tok_dir.string());
+        if (!t.ok()) return t.status();
+        out.tokenizer = std::move(t).value();
+    } else if (need_tokenizer) {
+        return Status(ErrorCode::kNotFound, (tok_dir / "tokenizer.json").string() +
+                                                ": missing (needed to encode text prompts)");
+    }
+    return out;
+}
+
+int report(const Status& status) {
+    std::fprintf(stderr, "error: %s\n", status.message().c_str());
+    return status.code() == ErrorCode::kInvalidArgument ? 2 : 1;
+}
+
+}  // namespace ag::cli

@@ -1,0 +1,42 @@
+// Shared wiring for the autoglm subcommands: model resolution (--model or the built-in model),
+// thread settings, error reporting.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "base/status.h"
+#include "model/model.h"
+#include "tokenizer/tokenizer.h"
+
+namespace ag::cli {
+
+struct ModelArgs {
+    std::string model;   // empty: built-in model
+    int threads = 0;     // 0: all cores
+};
+
+void add_model_options(CLI::App& cmd, ModelArgs& args);
+
+struct LoadedModel {
+    std::string dir;
+    bool builtin = false;
+    std::unique_ptr<model::Model> model;
+    std::optional<tok::Tokenizer> tokenizer;  // absent if the checkpoint has no tokenizer.json
+};
+
+// Resolves and loads the model; prints the built-in notice once when it is used.
+Result<LoadedModel> load_model(const ModelArgs& args, bool need_tokenizer);
+
+// Prints "error: <message>" to stderr and returns the process exit code for it.
+int report(const Status& status);
+
+// Each registers a subcommand whose callback stores its exit code in `rc`.
+void add_generate_command(CLI::App& app, int& rc);
+void add_logits_command(CLI::App& app, int& rc);
+void add_export_builtin_command(CLI::App& app, int& rc);
+
+}  // namespace ag::cli

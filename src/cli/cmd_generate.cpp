@@ -1,0 +1,125 @@
+// autoglm generate: one prompt in, generated text (streamed) or JSON out.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "base/mapped_file.h"
+#include "chat/chat_template.h"
+#include "cli/cli_common.h"
+#include "runtime/generator.h"
+#include "tokenizer/incremental_detokenizer.h"
+
+namespace ag::cli {
+
+namespace {
+
+struct GenerateArgs {
+    ModelArgs model;
+    std::string prompt;
+    bool chat = false;
+    bool no_thinking = false;
+    int max_tokens = 256;
+    std::optional<float> temperature, top_p, min_p, repetition_penalty;
+    std::optional<int> top_k;
+    float frequency_penalty = 0.0f, presence_penalty = 0.0f;
+    std::optional<uint64_t> seed;
+    bool ignore_eos = false;
+    bool json = false;
+};
+
+// The chat template source: chat_template.jinja, else tokenizer_config.json's chat_template.
+std::string template_source(const LoadedModel& lm) {
+    namespace fs = std::filesystem;
+    auto jinja = read_text_file((fs::path(lm.dir) / "chat_template.jinja").string());
+    if (jinja.ok()) return *jinja;
+    return lm.tokenizer ? lm.tokenizer->chat_template() : std::string();
+}
+
+Status run(const GenerateArgs& a) {
+    auto lm = load_model(a.model, true);
+    if (!lm.ok()) return lm.status();
+    const tok::Tokenizer& tk = *lm->tokenizer;
+    std::string text = a.prompt;
+    if (a.chat) {
+        chat::Message user{"user", {{chat::ContentPart::Type::kText, a.prompt}}, true, ""};
+        chat::RenderOptions ro;
+        if (a.no_thinking) ro.enable_thinking = false;
+        auto rendered = chat::ChatTemplate::detect(template_source(*lm)).render({user}, ro);
+        if (!rendered.ok()) return rendered.status();
+        text = *rendered;
+    }
+    const std::vector<int32_t> prompt = tk.encode(text);
+    if (prompt.empty()) return Status(ErrorCode::kInvalidArgument, "the prompt is empty");
+
+    SamplingParams sp;
+    sp.temperature = a.temperature;
+    sp.top_p = a.top_p;
+    sp.top_k = a.top_k;
+    sp.min_p = a.min_p;
+    sp.repetition_penalty = a.repetition_penalty;
+    sp.frequency_penalty = a.frequency_penalty;
+    sp.presence_penalty = a.presence_penalty;
+    sp.seed = a.seed;
+    sp.max_tokens = a.max_tokens;
+    auto resolved = runtime::resolve_sampling(sp, lm->model->config().generation_config);
+    if (!resolved.ok()) return resolved.status();
+    runtime::GenerateOptions go;
+    go.sampling = *resolved;
+    go.stop_ids = lm->model->config().eos_token_ids;
+    go.ignore_eos = a.ignore_eos;
+
+    tok::IncrementalDetokenizer detok(tk);
+    auto on_token = [&](int32_t id) {
+        if (!a.json) {
+            const std::string piece = detok.push(id);
+            std::fwrite(piece.data(), 1, piece.size(), stdout);
+            std::fflush(stdout);
+        }
+        return true;
+    };
+    auto res = runtime::generate(*lm->model, prompt, go, on_token);
+    if (!res.ok()) return res.status();
+    if (a.json) {
+        nlohmann::json out = {{"ids", res->ids}, {"text", tk.decode(res->ids)}};
+        std::printf("%s\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    } else {
+        const std::string tail = detok.flush();
+        std::fwrite(tail.data(), 1, tail.size(), stdout);
+        std::printf("\n");
+    }
+    const double tps = res->decode_seconds > 0 ? static_cast<double>(res->ids.size()) / res->decode_seconds : 0.0;
+    std::fprintf(stderr, "[INFO] prompt %zu tokens in %.3fs, generated %zu tokens in %.3fs (%.1f tok/s)\n",
+                 prompt.size(), res->prefill_seconds, res->ids.size(), res->decode_seconds, tps);
+    return {};
+}
+
+}  // namespace
+
+void add_generate_command(CLI::App& app, int& rc) {
+    auto args = std::make_shared<GenerateArgs>();
+    CLI::App* cmd = app.add_subcommand("generate", "Generate text from a prompt");
+    add_model_options(*cmd, args->model);
+    cmd->add_option("--prompt", args->prompt, "Prompt text")->required();
+    cmd->add_flag("--chat", args->chat, "Wrap the prompt as a user turn in the chat template");
+    cmd->add_flag("--no-thinking", args->no_thinking, "enable_thinking=false for the template");
+    cmd->add_option("--max-tokens", args->max_tokens, "Maximum new tokens")->check(CLI::Range(1, 1 << 24));
+    cmd->add_option("--temperature", args->temperature, "0 = greedy (default: generation_config, else 1)");
+    cmd->add_option("--top-p", args->top_p, "Nucleus sampling mass");
+    cmd->add_option("--top-k", args->top_k, "Keep the k most likely tokens (0 or -1: off)");
+    cmd->add_option("--min-p", args->min_p, "Drop tokens below min_p × the top probability");
+    cmd->add_option("--frequency-penalty", args->frequency_penalty, "OpenAI frequency penalty");
+    cmd->add_option("--presence-penalty", args->presence_penalty, "OpenAI presence penalty");
+    cmd->add_option("--repetition-penalty", args->repetition_penalty, "Multiplicative penalty");
+    cmd->add_option("--seed", args->seed, "Random seed (same seed and inputs: same tokens)");
+    cmd->add_flag("--ignore-eos", args->ignore_eos, "Do not stop at the end-of-sequence ids");
+    cmd->add_flag("--json", args->json, R"(Print {"ids": [...], "text": "..."} of the new tokens)");
+    cmd->callback([args, &rc] {
+        Status s = run(*args);
+        rc = s.ok() ? 0 : report(s);
+    });
+}
+
+}  // namespace ag::cli

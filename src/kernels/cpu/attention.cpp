@@ -1,0 +1,54 @@
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "base/thread_pool.h"
+#include "kernels/cpu/cpu.h"
+
+namespace ag::kernels::cpu {
+
+// One task per (query, head): scores against the visible keys, f32 softmax, weighted sum of v.
+void attention(const float* q, const float* k, const float* v, float* out, int64_t n_q,
+               int64_t n_kv, int64_t n_head, int64_t n_head_kv, int64_t d, float scale) {
+    const int64_t group = n_head / n_head_kv;
+    ThreadPool::global().parallel_for(n_q * n_head, 1, [&](int64_t t0, int64_t t1) {
+        std::vector<float> p(static_cast<size_t>(n_kv));
+        for (int64_t task = t0; task < t1; ++task) {
+            const int64_t i = task / n_head;
+            const int64_t h = task % n_head;
+            const int64_t hk = h / group;
+            const int64_t n_vis = n_kv - n_q + i + 1;
+            const float* qi = q + (i * n_head + h) * d;
+            float mx = -std::numeric_limits<float>::infinity();
+            for (int64_t j = 0; j < n_vis; ++j) {
+                const float* kj = k + (j * n_head_kv + hk) * d;
+                float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+                int64_t t = 0;
+                for (; t + 8 <= d; t += 8) {
+                    for (int l = 0; l < 8; ++l) acc[l] += qi[t + l] * kj[t + l];
+                }
+                float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                for (; t < d; ++t) s += qi[t] * kj[t];
+                s *= scale;
+                p[static_cast<size_t>(j)] = s;
+                mx = std::max(mx, s);
+            }
+            float sum = 0.0f;
+            for (int64_t j = 0; j < n_vis; ++j) {
+                float e = std::exp(p[static_cast<size_t>(j)] - mx);
+                p[static_cast<size_t>(j)] = e;
+                sum += e;
+            }
+            const float inv = 1.0f / sum;
+            float* o = out + (i * n_head + h) * d;
+            for (int64_t t = 0; t < d; ++t) o[t] = 0.0f;
+            for (int64_t j = 0; j < n_vis; ++j) {
+                const float pj = p[static_cast<size_t>(j)] * inv;
+                const float* vj = v + (j * n_head_kv + hk) * d;
+                for (int64_t t = 0; t < d; ++t) o[t] += pj * vj[t];
+            }
+        }
+    });
+}
+
+}  // namespace ag::kernels::cpu

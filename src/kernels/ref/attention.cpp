@@ -1,0 +1,42 @@
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "kernels/ref/ref.h"
+
+namespace ag::kernels::ref {
+
+void attention(const float* q, const float* k, const float* v, float* out, int64_t n_q,
+               int64_t n_kv, int64_t n_head, int64_t n_head_kv, int64_t d, float scale) {
+    const int64_t group = n_head / n_head_kv;
+    std::vector<float> p(static_cast<size_t>(n_kv));
+    for (int64_t i = 0; i < n_q; ++i) {
+        const int64_t n_vis = n_kv - n_q + i + 1;
+        for (int64_t h = 0; h < n_head; ++h) {
+            const float* qi = q + (i * n_head + h) * d;
+            const int64_t hk = h / group;
+            float mx = -std::numeric_limits<float>::infinity();
+            for (int64_t j = 0; j < n_vis; ++j) {
+                const float* kj = k + (j * n_head_kv + hk) * d;
+                float s = 0.0f;
+                for (int64_t t = 0; t < d; ++t) s += qi[t] * kj[t];
+                p[static_cast<size_t>(j)] = s * scale;
+                mx = std::max(mx, p[static_cast<size_t>(j)]);
+            }
+            float sum = 0.0f;
+            for (int64_t j = 0; j < n_vis; ++j) {
+                p[static_cast<size_t>(j)] = std::exp(p[static_cast<size_t>(j)] - mx);
+                sum += p[static_cast<size_t>(j)];
+            }
+            float* o = out + (i * n_head + h) * d;
+            for (int64_t t = 0; t < d; ++t) o[t] = 0.0f;
+            for (int64_t j = 0; j < n_vis; ++j) {
+                const float pj = p[static_cast<size_t>(j)] / sum;
+                const float* vj = v + (j * n_head_kv + hk) * d;
+                for (int64_t t = 0; t < d; ++t) o[t] += pj * vj[t];
+            }
+        }
+    }
+}
+
+}  // namespace ag::kernels::ref

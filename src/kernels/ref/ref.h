@@ -1,0 +1,33 @@
+// Scalar reference kernels: the oracle that every optimised kernel is tested against. Plain
+// loops, f32 accumulation, no threads. Shapes are outermost-first, all buffers contiguous.
+#pragma once
+
+#include <cstdint>
+
+#include "tensor/dtype.h"
+
+namespace ag::kernels::ref {
+
+// y[m, n] = x[m, k] · w[n, k]ᵀ (+ bias[n]).  x, y, bias: f32; w: F32 | F16 | BF16.
+void matmul(const float* x, int64_t m, int64_t k, const void* w, DType w_dtype, int64_t n,
+            const float* bias, float* y);
+
+// y[r, :] = w ⊙ (x[r, :] / sqrt(mean(x[r, :]²) + eps)).  x, y: [rows, cols]; w: [cols].
+void rms_norm(const float* x, const float* w, float* y, int64_t rows, int64_t cols, float eps);
+
+// out[r, j] = silu(gu[r, j]) · gu[r, f + j].  gu: [rows, 2f] (gate first, then up); out: [rows, f].
+void silu_mul(const float* gu, float* out, int64_t rows, int64_t f);
+
+// Rotates adjacent pairs (2j, 2j+1), j < n_pairs, of every head in place (GPT-J / interleaved
+// style); dims >= 2·n_pairs pass through.  x: [n_tok, n_head, head_dim];
+// cos, sin: [n_tok, n_pairs] (the angle of pair j of token t).
+void rope_interleaved(float* x, const float* cos, const float* sin, int64_t n_tok, int64_t n_head,
+                      int64_t head_dim, int64_t n_pairs);
+
+// Causal GQA attention of n_q new queries against n_kv cached keys (the queries' own keys are
+// the last n_q of them): query i may see keys [0, n_kv - n_q + i].  Query head h uses kv head
+// h / (n_head / n_head_kv).  q, out: [n_q, n_head, d]; k, v: [n_kv, n_head_kv, d].
+void attention(const float* q, const float* k, const float* v, float* out, int64_t n_q,
+               int64_t n_kv, int64_t n_head, int64_t n_head_kv, int64_t d, float scale);
+
+}  // namespace ag::kernels::ref

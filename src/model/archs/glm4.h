@@ -1,0 +1,49 @@
+// GLM-4 text decoder (Glm4ForCausalLM, and the language model of Glm4vForConditionalGeneration):
+// pre-norm layers with FOUR norms (input, post-self-attn on the attention output,
+// post-attention = pre-MLP, post-MLP on the MLP output), q/k/v with bias, GQA with contiguous
+// groups, partial rotary on neighbour pairs with M-RoPE sections, fused gate|up SiLU MLP.
+// Activations f32; weights stay in the checkpoint dtype (mmap'd) and are widened in the kernels.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/model.h"
+#include "tensor/tensor.h"
+
+namespace ag::model {
+
+class Glm4TextModel final : public Model {
+public:
+    // `prefix`: where the decoder lives in the checkpoint ("model." for GLM-4,
+    // "model.language_model." for GLM-4.1V); `lm_head`: the output projection's tensor name.
+    static Result<std::unique_ptr<Glm4TextModel>> load(const io::Checkpoint& ckpt, ModelConfig cfg,
+                                                       const std::string& prefix,
+                                                       const std::string& lm_head);
+
+    const ModelConfig& config() const override { return cfg_; }
+    KvCache new_cache() const override;
+    Status forward(const ForwardInput& in, KvCache& cache, float* logits) const override;
+
+private:
+    struct Layer {
+        Tensor wq, wk, wv, wo;        // [Hq·D, d], [Hkv·D, d], [Hkv·D, d], [d, Hq·D]
+        Tensor w_gate_up, w_down;     // [2F, d], [d, F]
+        std::vector<float> bq, bk, bv;                      // f32 biases (empty: none)
+        std::vector<float> norm_in, norm_post_attn_out;     // input_layernorm, post_self_attn_layernorm
+        std::vector<float> norm_pre_mlp, norm_post_mlp_out; // post_attention_layernorm, post_mlp_layernorm
+    };
+
+    void layer_forward(const Layer& L, int64_t l, float* x, int64_t n, const float* cos,
+                       const float* sin, KvCache& cache) const;
+
+    ModelConfig cfg_;
+    Tensor embed_;                    // [V, d]
+    Tensor lm_head_;                  // [V, d]
+    std::vector<float> norm_final_;   // [d]
+    std::vector<Layer> layers_;
+    std::vector<double> inv_freq_;    // [rotary_dim / 2]
+};
+
+}  // namespace ag::model

@@ -1,0 +1,56 @@
+// THE list of architectures: config.json `architectures[0]` -> loader. Add one line per new
+// architecture (see docs/HOWTO-add-architecture.md).
+#include <fmt/format.h>
+
+#include "io/checkpoint.h"
+#include "model/archs/glm4.h"
+#include "model/archs/glm4v/glm4v.h"
+#include "model/model.h"
+
+namespace ag::model {
+
+namespace {
+
+Result<std::unique_ptr<Model>> load_glm4(const io::Checkpoint& ck, ModelConfig cfg) {
+    auto m = Glm4TextModel::load(ck, std::move(cfg), "model.", "lm_head.weight");
+    if (!m.ok()) return m.status();
+    return std::unique_ptr<Model>(std::move(m).value());
+}
+
+struct ArchEntry {
+    const char* name;
+    Result<std::unique_ptr<Model>> (*load)(const io::Checkpoint&, ModelConfig);
+};
+
+constexpr ArchEntry kArchitectures[] = {
+    {"Glm4ForCausalLM", load_glm4},
+    {"Glm4vForConditionalGeneration", load_glm4v},
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Model>> load_model(const std::string& path) {
+    auto ck = io::Checkpoint::open(path);
+    if (!ck.ok()) return ck.status();
+    auto cfg = parse_model_config(ck->config(), ck->generation_config(),
+                                  ck->dir() + "/config.json");
+    if (!cfg.ok()) return cfg.status();
+    std::string known;
+    for (const auto& a : kArchitectures) {
+        if (cfg->architecture == a.name) return a.load(*ck, std::move(cfg).value());
+        known += known.empty() ? a.name : fmt::format(", {}", a.name);
+    }
+    return Status(ErrorCode::kUnsupported,
+                  fmt::format("{}/config.json: unknown architecture '{}' (supported: {})", ck->dir(),
+                              cfg->architecture, known));
+}
+
+std::vector<int32_t> text_positions(int64_t start, int64_t n) {
+    std::vector<int32_t> p(static_cast<size_t>(3 * n));
+    for (int64_t a = 0; a < 3; ++a) {
+        for (int64_t i = 0; i < n; ++i) p[static_cast<size_t>(a * n + i)] = static_cast<int32_t>(start + i);
+    }
+    return p;
+}
+
+}  // namespace ag::model
