@@ -45,12 +45,4 @@ Result<std::unique_ptr<Model>> load_model(const std::string& path) {
                               cfg->architecture, known));
 }
 
-std::vector<int32_t> text_positions(int64_t start, int64_t n) {
-    std::vector<int32_t> p(static_cast<size_t>(3 * n));
-    for (int64_t a = 0; a < 3; ++a) {
-        for (int64_t i = 0; i < n; ++i) p[static_cast<size_t>(a * n + i)] = static_cast<int32_t>(start + i);
-    }
-    return p;
-}
-
 }  // namespace ag::model

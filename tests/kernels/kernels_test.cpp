@@ -1,6 +1,7 @@
 // Every CPU kernel against its kernels/ref twin on random shapes with odd tails.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -47,17 +48,31 @@ TEST(Kernels, MatmulMatchesRefAllDtypes) {
     }
 }
 
-TEST(Kernels, AttentionMatchesRef) {
+TEST(Kernels, PagedAttentionMatchesRef) {
+    // Keys/values scattered over shuffled blocks of a pool must give the contiguous result.
     std::mt19937 rng(2);
-    for (auto [n_q, n_kv, n_head, n_head_kv, d] :
-         {std::tuple{1, 1, 2, 1, 8}, {4, 4, 4, 2, 16}, {3, 10, 6, 1, 13}, {1, 17, 4, 4, 32}}) {
+    for (auto [n_q, n_kv, n_head, n_head_kv, d, bs] :
+         {std::tuple{1, 1, 2, 1, 8, 4}, {4, 4, 4, 2, 16, 2}, {3, 10, 6, 1, 13, 3},
+          {1, 17, 4, 4, 32, 16}, {5, 33, 8, 2, 16, 5}}) {
+        const int64_t row = n_head_kv * d;
         auto q = random_vec(static_cast<size_t>(n_q * n_head * d), rng);
-        auto k = random_vec(static_cast<size_t>(n_kv * n_head_kv * d), rng);
-        auto v = random_vec(static_cast<size_t>(n_kv * n_head_kv * d), rng);
+        auto k = random_vec(static_cast<size_t>(n_kv * row), rng);
+        auto v = random_vec(static_cast<size_t>(n_kv * row), rng);
+        const int64_t n_blocks = (n_kv + bs - 1) / bs;
+        std::vector<int32_t> table(static_cast<size_t>(n_blocks));
+        for (int64_t b = 0; b < n_blocks; ++b) table[static_cast<size_t>(b)] = static_cast<int32_t>(b + 1);
+        std::shuffle(table.begin(), table.end(), rng);
+        std::vector<float> kc(static_cast<size_t>((n_blocks + 1) * bs * row), 99.0f), vc(kc.size(), 99.0f);
+        for (int64_t j = 0; j < n_kv; ++j) {
+            const int64_t slot = table[static_cast<size_t>(j / bs)] * bs + j % bs;
+            std::copy_n(k.begin() + j * row, row, kc.begin() + slot * row);
+            std::copy_n(v.begin() + j * row, row, vc.begin() + slot * row);
+        }
         std::vector<float> o0(q.size()), o1(q.size());
         const float scale = 1.0f / std::sqrt(static_cast<float>(d));
         ref::attention(q.data(), k.data(), v.data(), o0.data(), n_q, n_kv, n_head, n_head_kv, d, scale);
-        cpu::attention(q.data(), k.data(), v.data(), o1.data(), n_q, n_kv, n_head, n_head_kv, d, scale);
+        cpu::attention_paged(q.data(), kc.data(), vc.data(), table.data(), bs, o1.data(), n_q, n_kv,
+                             n_head, n_head_kv, d, scale);
         EXPECT_LT(max_abs_diff(o0, o1), 1e-5f);
     }
 }

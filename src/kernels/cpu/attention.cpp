@@ -8,9 +8,11 @@
 namespace ag::kernels::cpu {
 
 // One task per (query, head): scores against the visible keys, f32 softmax, weighted sum of v.
-void attention(const float* q, const float* k, const float* v, float* out, int64_t n_q,
-               int64_t n_kv, int64_t n_head, int64_t n_head_kv, int64_t d, float scale) {
+void attention_paged(const float* q, const float* k_cache, const float* v_cache,
+                     const int32_t* block_table, int64_t block_size, float* out, int64_t n_q,
+                     int64_t n_kv, int64_t n_head, int64_t n_head_kv, int64_t d, float scale) {
     const int64_t group = n_head / n_head_kv;
+    const int64_t row = n_head_kv * d;  // floats per slot
     ThreadPool::global().parallel_for(n_q * n_head, 1, [&](int64_t t0, int64_t t1) {
         std::vector<float> p(static_cast<size_t>(n_kv));
         for (int64_t task = t0; task < t1; ++task) {
@@ -19,9 +21,12 @@ void attention(const float* q, const float* k, const float* v, float* out, int64
             const int64_t hk = h / group;
             const int64_t n_vis = n_kv - n_q + i + 1;
             const float* qi = q + (i * n_head + h) * d;
+            auto slot = [&](int64_t j) {
+                return static_cast<int64_t>(block_table[j / block_size]) * block_size + j % block_size;
+            };
             float mx = -std::numeric_limits<float>::infinity();
             for (int64_t j = 0; j < n_vis; ++j) {
-                const float* kj = k + (j * n_head_kv + hk) * d;
+                const float* kj = k_cache + slot(j) * row + hk * d;
                 float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
                 int64_t t = 0;
                 for (; t + 8 <= d; t += 8) {
@@ -44,7 +49,7 @@ void attention(const float* q, const float* k, const float* v, float* out, int64
             for (int64_t t = 0; t < d; ++t) o[t] = 0.0f;
             for (int64_t j = 0; j < n_vis; ++j) {
                 const float pj = p[static_cast<size_t>(j)] * inv;
-                const float* vj = v + (j * n_head_kv + hk) * d;
+                const float* vj = v_cache + slot(j) * row + hk * d;
                 for (int64_t t = 0; t < d; ++t) o[t] += pj * vj[t];
             }
         }

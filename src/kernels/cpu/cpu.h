@@ -17,7 +17,14 @@ void rms_norm(const float* x, const float* w, float* y, int64_t rows, int64_t co
 void silu_mul(const float* gu, float* out, int64_t rows, int64_t f);
 void rope_interleaved(float* x, const float* cos, const float* sin, int64_t n_tok, int64_t n_head,
                       int64_t head_dim, int64_t n_pairs);
-void attention(const float* q, const float* k, const float* v, float* out, int64_t n_q,
-               int64_t n_kv, int64_t n_head, int64_t n_head_kv, int64_t d, float scale);
+
+// Paged causal GQA attention: keys/values live in slots of a block pool,
+// k_cache/v_cache: [n_slots, n_head_kv, d]; key j of this sequence is in slot
+// block_table[j / block_size] · block_size + j % block_size. Semantics otherwise as
+// ref::attention (query i sees keys [0, n_kv − n_q + i]). The reduction order per (query, head)
+// does not depend on n_q or on the batch, so results are batch- and chunk-invariant.
+void attention_paged(const float* q, const float* k_cache, const float* v_cache,
+                     const int32_t* block_table, int64_t block_size, float* out, int64_t n_q,
+                     int64_t n_kv, int64_t n_head, int64_t n_head_kv, int64_t d, float scale);
 
 }  // namespace ag::kernels::cpu

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "io/checkpoint.h"
@@ -85,34 +86,79 @@ Result<std::unique_ptr<Glm4TextModel>> Glm4TextModel::load(const io::Checkpoint&
     }
 }
 
-KvCache Glm4TextModel::new_cache() const {
-    return KvCache(cfg_.text.n_layer, cfg_.text.n_head_kv, cfg_.text.head_dim);
+struct Glm4TextModel::BatchPlan {
+    std::span<const SeqInput> seqs;
+    std::vector<int64_t> offset;      // [n_seq + 1] first token row of each sequence
+    std::vector<int64_t> slot;        // [N] KV slot of each new token
+    std::vector<float> cos, sin;      // [N, n_pairs]
+    int64_t n_tokens = 0;
+};
+
+Status Glm4TextModel::validate(std::span<const SeqInput> seqs, const KvStorage& kv) const {
+    const TextConfig& t = cfg_.text;
+    for (const SeqInput& s : seqs) {
+        const auto n = static_cast<int64_t>(s.tokens.size());
+        if (n == 0) return Status(ErrorCode::kInvalidArgument, "forward: a sequence has no tokens");
+        if (s.positions.size() != static_cast<size_t>(3 * n)) {
+            return Status(ErrorCode::kInvalidArgument, "forward: positions must be [3, n_tokens]");
+        }
+        const int64_t need_blocks = (s.n_past + n + kv.block_size() - 1) / kv.block_size();
+        if (s.n_past < 0 || static_cast<int64_t>(s.block_table.size()) < need_blocks) {
+            return Status(ErrorCode::kInvalidArgument, "forward: block table too short");
+        }
+        for (int32_t b : s.block_table.first(static_cast<size_t>(need_blocks))) {
+            if (b < 0 || b >= kv.n_blocks()) {
+                return Status(ErrorCode::kInvalidArgument, fmt::format("forward: bad block id {}", b));
+            }
+        }
+        for (int32_t id : s.tokens) {
+            if (id < 0 || id >= t.vocab_size) {
+                return Status(ErrorCode::kInvalidArgument,
+                              fmt::format("token id {} is out of range [0, {})", id, t.vocab_size));
+            }
+        }
+    }
+    return {};
 }
 
-void Glm4TextModel::layer_forward(const Layer& L, int64_t l, float* x, int64_t n,
-                                  const float* cos, const float* sin, KvCache& cache) const {
+void Glm4TextModel::layer_forward(const Layer& L, int64_t l, const BatchPlan& plan, float* x,
+                                  KvStorage& kv) const {
     const TextConfig& t = cfg_.text;
+    const int64_t n = plan.n_tokens;
     const int64_t d = t.hidden_size, D = t.head_dim, F = t.intermediate_size;
     const int64_t q_out = t.n_head * D, kv_out = t.n_head_kv * D;
-    const int64_t past = cache.n_tokens();
-    const auto sz = [](int64_t a) { return static_cast<size_t>(a); };
-
-    std::vector<float> h(sz(n * d)), q(sz(n * q_out)), attn(sz(n * q_out)), tmp(sz(n * d));
-    kn::rms_norm(x, L.norm_in.data(), h.data(), n, d, t.rms_norm_eps);
-    float* k_new = cache.k(l) + past * kv_out;  // [n, Hkv, D], written in place
-    float* v_new = cache.v(l) + past * kv_out;
-    kn::matmul(h.data(), n, d, L.wq.data(), L.wq.dtype(), q_out, L.bq.empty() ? nullptr : L.bq.data(), q.data());
-    kn::matmul(h.data(), n, d, L.wk.data(), L.wk.dtype(), kv_out, L.bk.empty() ? nullptr : L.bk.data(), k_new);
-    kn::matmul(h.data(), n, d, L.wv.data(), L.wv.dtype(), kv_out, L.bv.empty() ? nullptr : L.bv.data(), v_new);
     const int64_t n_pairs = t.rotary_dim / 2;
-    kn::rope_interleaved(q.data(), cos, sin, n, t.n_head, D, n_pairs);
-    kn::rope_interleaved(k_new, cos, sin, n, t.n_head_kv, D, n_pairs);
-    kn::attention(q.data(), cache.k(l), cache.v(l), attn.data(), n, past + n, t.n_head, t.n_head_kv,
-                  D, 1.0f / std::sqrt(static_cast<float>(D)));
+    const auto sz = [](int64_t a) { return static_cast<size_t>(a); };
+    auto bias = [](const std::vector<float>& b) { return b.empty() ? nullptr : b.data(); };
+
+    // Attention block: h = norm(x); q,k,v; rope; k,v -> slots; attention per sequence.
+    std::vector<float> h(sz(n * d)), q(sz(n * q_out)), k(sz(n * kv_out)), v(sz(n * kv_out));
+    std::vector<float> attn(sz(n * q_out)), tmp(sz(n * d));
+    kn::rms_norm(x, L.norm_in.data(), h.data(), n, d, t.rms_norm_eps);
+    kn::matmul(h.data(), n, d, L.wq.data(), L.wq.dtype(), q_out, bias(L.bq), q.data());
+    kn::matmul(h.data(), n, d, L.wk.data(), L.wk.dtype(), kv_out, bias(L.bk), k.data());
+    kn::matmul(h.data(), n, d, L.wv.data(), L.wv.dtype(), kv_out, bias(L.bv), v.data());
+    kn::rope_interleaved(q.data(), plan.cos.data(), plan.sin.data(), n, t.n_head, D, n_pairs);
+    kn::rope_interleaved(k.data(), plan.cos.data(), plan.sin.data(), n, t.n_head_kv, D, n_pairs);
+    float* kc = kv.k(l);
+    float* vc = kv.v(l);
+    for (int64_t i = 0; i < n; ++i) {
+        std::copy_n(k.data() + i * kv_out, kv_out, kc + plan.slot[sz(i)] * kv_out);
+        std::copy_n(v.data() + i * kv_out, kv_out, vc + plan.slot[sz(i)] * kv_out);
+    }
+    const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+    for (size_t s = 0; s < plan.seqs.size(); ++s) {
+        const SeqInput& seq = plan.seqs[s];
+        const int64_t off = plan.offset[s], ns = plan.offset[s + 1] - off;
+        kn::attention_paged(q.data() + off * q_out, kc, vc, seq.block_table.data(), kv.block_size(),
+                            attn.data() + off * q_out, ns, seq.n_past + ns, t.n_head, t.n_head_kv,
+                            D, scale);
+    }
     kn::matmul(attn.data(), n, q_out, L.wo.data(), L.wo.dtype(), d, nullptr, tmp.data());
     kn::rms_norm(tmp.data(), L.norm_post_attn_out.data(), tmp.data(), n, d, t.rms_norm_eps);
     for (int64_t i = 0; i < n * d; ++i) x[i] += tmp[sz(i)];
 
+    // MLP block: h = norm(x); silu(gate) * up; down; post-norm; residual.
     std::vector<float> gu(sz(n * 2 * F)), act(sz(n * F));
     kn::rms_norm(x, L.norm_pre_mlp.data(), h.data(), n, d, t.rms_norm_eps);
     kn::matmul(h.data(), n, d, L.w_gate_up.data(), L.w_gate_up.dtype(), 2 * F, nullptr, gu.data());
@@ -122,57 +168,64 @@ void Glm4TextModel::layer_forward(const Layer& L, int64_t l, float* x, int64_t n
     for (int64_t i = 0; i < n * d; ++i) x[i] += tmp[sz(i)];
 }
 
-Status Glm4TextModel::forward(const ForwardInput& in, KvCache& cache, float* logits) const {
+Status Glm4TextModel::forward_batch(std::span<const SeqInput> seqs, KvStorage& kv,
+                                    float* logits) const {
+    AG_RETURN_IF_ERROR(validate(seqs, kv));
     const TextConfig& t = cfg_.text;
-    const int64_t n = static_cast<int64_t>(in.tokens.size());
-    const int64_t d = t.hidden_size;
-    if (n == 0) return Status(ErrorCode::kInvalidArgument, "forward: no tokens");
-    if (in.positions.size() != static_cast<size_t>(3 * n)) {
-        return Status(ErrorCode::kInvalidArgument, "forward: positions must be [3, n_tokens]");
-    }
-    for (int32_t id : in.tokens) {
-        if (id < 0 || id >= t.vocab_size) {
-            return Status(ErrorCode::kInvalidArgument,
-                          fmt::format("token id {} is out of range [0, {})", id, t.vocab_size));
-        }
-    }
+    const int64_t d = t.hidden_size, n_pairs = t.rotary_dim / 2;
     const auto sz = [](int64_t a) { return static_cast<size_t>(a); };
 
-    // Embedding rows -> x [n, d] f32.
+    BatchPlan plan;
+    plan.seqs = seqs;
+    plan.offset.push_back(0);
+    for (const SeqInput& s : seqs) plan.offset.push_back(plan.offset.back() + static_cast<int64_t>(s.tokens.size()));
+    const int64_t n = plan.n_tokens = plan.offset.back();
+    plan.slot.resize(sz(n));
+    plan.cos.resize(sz(n * n_pairs));
+    plan.sin.resize(sz(n * n_pairs));
     std::vector<float> x(sz(n * d));
     const size_t row_bytes = sz(d) * dtype_size(embed_.dtype());
-    for (int64_t i = 0; i < n; ++i) {
-        convert_to_f32(embed_.dtype(),
-                       static_cast<const uint8_t*>(embed_.data()) + sz(in.tokens[sz(i)]) * row_bytes,
-                       x.data() + i * d, d);
-    }
-
-    // cos/sin [n, n_pairs]: pair j rotates by the position on its M-RoPE axis.
-    const int64_t n_pairs = t.rotary_dim / 2;
-    std::vector<float> cos(sz(n * n_pairs)), sin(sz(n * n_pairs));
-    for (int64_t i = 0; i < n; ++i) {
-        int64_t j = 0;
-        for (size_t axis = 0; axis < t.mrope_section.size(); ++axis) {
-            const float pos = static_cast<float>(in.positions[axis * sz(n) + sz(i)]);
-            for (int64_t e = 0; e < t.mrope_section[axis]; ++e, ++j) {
-                const float angle = pos * static_cast<float>(inv_freq_[sz(j)]);
-                cos[sz(i * n_pairs + j)] = std::cos(angle);
-                sin[sz(i * n_pairs + j)] = std::sin(angle);
+    for (size_t s = 0; s < seqs.size(); ++s) {
+        const SeqInput& seq = seqs[s];
+        const int64_t ns = static_cast<int64_t>(seq.tokens.size());
+        for (int64_t i = 0; i < ns; ++i) {
+            const int64_t row = plan.offset[s] + i;
+            const int64_t j = seq.n_past + i;  // index in the sequence
+            plan.slot[sz(row)] = static_cast<int64_t>(seq.block_table[sz(j / kv.block_size())]) *
+                                     kv.block_size() + j % kv.block_size();
+            convert_to_f32(embed_.dtype(),
+                           static_cast<const uint8_t*>(embed_.data()) + sz(seq.tokens[sz(i)]) * row_bytes,
+                           x.data() + row * d, d);
+            // Pair p rotates by the position on its M-RoPE axis (t, h, w sections).
+            int64_t p = 0;
+            for (size_t axis = 0; axis < t.mrope_section.size(); ++axis) {
+                const float pos = static_cast<float>(seq.positions[axis * sz(ns) + sz(i)]);
+                for (int64_t e = 0; e < t.mrope_section[axis]; ++e, ++p) {
+                    const float angle = pos * static_cast<float>(inv_freq_[sz(p)]);
+                    plan.cos[sz(row * n_pairs + p)] = std::cos(angle);
+                    plan.sin[sz(row * n_pairs + p)] = std::sin(angle);
+                }
             }
         }
     }
 
-    cache.reserve_more(n);
-    for (int64_t l = 0; l < t.n_layer; ++l) {
-        layer_forward(layers_[sz(l)], l, x.data(), n, cos.data(), sin.data(), cache);
-    }
-    cache.commit(n);
+    for (int64_t l = 0; l < t.n_layer; ++l) layer_forward(layers_[sz(l)], l, plan, x.data(), kv);
 
-    const int64_t first = in.all_logits ? 0 : n - 1;
-    const int64_t rows = n - first;
-    std::vector<float> y(sz(rows * d));
-    kn::rms_norm(x.data() + first * d, norm_final_.data(), y.data(), rows, d, t.rms_norm_eps);
-    kn::matmul(y.data(), rows, d, lm_head_.data(), lm_head_.dtype(), t.vocab_size, nullptr, logits);
+    // Final norm + lm_head on the rows that want logits.
+    std::vector<int64_t> rows;
+    for (size_t s = 0; s < seqs.size(); ++s) {
+        if (seqs[s].logits == LogitsMode::kAll) {
+            for (int64_t r = plan.offset[s]; r < plan.offset[s + 1]; ++r) rows.push_back(r);
+        } else if (seqs[s].logits == LogitsMode::kLast) {
+            rows.push_back(plan.offset[s + 1] - 1);
+        }
+    }
+    if (rows.empty()) return {};
+    const auto n_rows = static_cast<int64_t>(rows.size());
+    std::vector<float> y(sz(n_rows * d));
+    for (int64_t r = 0; r < n_rows; ++r) std::copy_n(x.data() + rows[sz(r)] * d, d, y.data() + r * d);
+    kn::rms_norm(y.data(), norm_final_.data(), y.data(), n_rows, d, t.rms_norm_eps);
+    kn::matmul(y.data(), n_rows, d, lm_head_.data(), lm_head_.dtype(), t.vocab_size, nullptr, logits);
     return {};
 }
 

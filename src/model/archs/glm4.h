@@ -23,8 +23,8 @@ public:
                                                        const std::string& lm_head);
 
     const ModelConfig& config() const override { return cfg_; }
-    KvCache new_cache() const override;
-    Status forward(const ForwardInput& in, KvCache& cache, float* logits) const override;
+    Status forward_batch(std::span<const SeqInput> seqs, KvStorage& kv,
+                         float* logits) const override;
 
 private:
     struct Layer {
@@ -35,8 +35,10 @@ private:
         std::vector<float> norm_pre_mlp, norm_post_mlp_out; // post_attention_layernorm, post_mlp_layernorm
     };
 
-    void layer_forward(const Layer& L, int64_t l, float* x, int64_t n, const float* cos,
-                       const float* sin, KvCache& cache) const;
+    struct BatchPlan;  // flattened view of a batch (token offsets, slots)
+    void layer_forward(const Layer& L, int64_t l, const BatchPlan& plan, float* x,
+                       KvStorage& kv) const;
+    Status validate(std::span<const SeqInput> seqs, const KvStorage& kv) const;
 
     ModelConfig cfg_;
     Tensor embed_;                    // [V, d]

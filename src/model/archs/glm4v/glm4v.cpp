@@ -29,9 +29,9 @@ public:
     Glm4vModel(std::unique_ptr<Glm4TextModel> text, std::vector<Tensor> vision)
         : text_(std::move(text)), vision_(std::move(vision)) {}
     const ModelConfig& config() const override { return text_->config(); }
-    KvCache new_cache() const override { return text_->new_cache(); }
-    Status forward(const ForwardInput& in, KvCache& cache, float* logits) const override {
-        return text_->forward(in, cache, logits);
+    Status forward_batch(std::span<const SeqInput> seqs, KvStorage& kv,
+                         float* logits) const override {
+        return text_->forward_batch(seqs, kv, logits);
     }
 
 private:
