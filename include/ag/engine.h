@@ -1,0 +1,115 @@
+/// The engine API: the only thing the server (and other embedders) use to run requests.
+/// One engine thread owns the model and the KV cache; any thread may submit, abort and read.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ag/types.h"
+#include "base/status.h"
+
+namespace ag {
+
+enum class FinishReason { kNone, kStop, kLength, kAbort, kError };
+
+/// One request as the engine sees it: token ids in, token ids out. Templates, JSON, stop strings
+/// and detokenisation stay with the caller.
+struct EngineRequest {
+    std::vector<int32_t> prompt_ids;
+    SamplingParams sampling;     ///< unset fields take generation_config.json defaults
+    int32_t n_top_logprobs = -1; ///< -1: no logprobs; 0..20: chosen token's logprob + top-N
+};
+
+struct TokenLogprob {
+    int32_t id = 0;
+    float logprob = 0.0f;
+    std::vector<std::pair<int32_t, float>> top;  ///< top-N (id, logprob), most likely first
+};
+
+/// What the engine reports for a request after a step: zero or more new tokens, and at the end
+/// one message with `finished` set. The eos/stop token that ended the request is not in tokens.
+struct EngineOutput {
+    std::vector<int32_t> tokens;
+    std::vector<TokenLogprob> logprobs;  ///< parallel to tokens when requested
+    bool finished = false;
+    FinishReason finish_reason = FinishReason::kNone;
+    std::optional<int32_t> stop_token_id;
+    int32_t n_prompt_tokens = 0;
+    int32_t n_cached_tokens = 0;         ///< prompt tokens served from the prefix cache
+    std::string error;                   ///< set with FinishReason::kError
+};
+
+/// Thread-safe single-producer (engine) / single-consumer (caller) queue of outputs.
+class OutputChannel {
+public:
+    void push(EngineOutput out);
+    /// Waits up to `timeout` for the next output; false on timeout.
+    bool pop(EngineOutput& out, std::chrono::milliseconds timeout);
+
+private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::deque<EngineOutput> q_;
+};
+
+struct EngineConfig {
+    int32_t max_model_len = 0;            ///< 0: the model's max_position_embeddings
+    int32_t max_num_seqs = 16;
+    int32_t max_num_batched_tokens = 2048;
+    int32_t block_size = 16;
+    double kv_cache_memory_gib = 0.0;     ///< 0: a size derived from max_model_len × max_num_seqs
+    bool enable_prefix_caching = true;
+    int32_t max_num_queued_reqs = 256;
+};
+
+struct EngineStats {
+    int32_t n_running = 0;
+    int32_t n_waiting = 0;
+    double kv_usage = 0.0;                ///< fraction of KV blocks in use
+    int64_t n_blocks = 0;
+    int64_t prefix_queries_tokens = 0;
+    int64_t prefix_hits_tokens = 0;
+    int64_t n_preemptions = 0;
+    int64_t prompt_tokens_total = 0;
+    int64_t generation_tokens_total = 0;
+    int64_t requests_finished_total = 0;
+    int64_t requests_aborted_total = 0;
+};
+
+namespace model {
+class Model;
+}
+
+using RequestId = uint64_t;
+
+struct Submission {
+    RequestId id = 0;
+    std::shared_ptr<OutputChannel> channel;
+};
+
+class EngineClient {
+public:
+    virtual ~EngineClient() = default;
+    /// Starts the engine thread over a loaded model.
+    static Result<std::unique_ptr<EngineClient>> create(std::shared_ptr<const model::Model> model,
+                                                        const EngineConfig& config);
+
+    /// Validates and queues a request. Fails fast (no expensive work) with kOutOfRange when the
+    /// waiting queue is full and kInvalidArgument for bad parameters or a too-long request
+    /// (the message gives the numbers).
+    virtual Result<Submission> submit(EngineRequest request) = 0;
+    /// Cancels a request in any state; its blocks are freed at the next step. Idempotent.
+    virtual void abort(RequestId id) = 0;
+    virtual EngineStats stats() const = 0;
+    virtual const EngineConfig& config() const = 0;
+};
+
+}  // namespace ag
