@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
     ag::cli::add_generate_command(app, rc);
     ag::cli::add_logits_command(app, rc);
     ag::cli::add_export_builtin_command(app, rc);
+    ag::cli::add_bench_command(app, rc);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
