@@ -50,13 +50,16 @@ TEST(ModelConfig, ThreeGlm41vLayoutsParseIdentically) {
 }
 
 TEST(ModelConfig, Glm4_0414) {
-    auto c = parse_model_config(load("glm4_0414.json"), json(), "glm4_0414.json");
+  for (const char* name : {"glm4_0414.json", "glm4_0414_v5.json"}) {
+    SCOPED_TRACE(name);
+    auto c = parse_model_config(load(name), json(), name);
     ASSERT_TRUE(c.ok()) << c.status().to_string();
     EXPECT_EQ(c->architecture, "Glm4ForCausalLM");
     EXPECT_EQ(c->text.head_dim, 128);
     EXPECT_EQ(c->text.rotary_dim, 64);
     EXPECT_EQ(c->text.mrope_section, (std::vector<int64_t>{32}));
     EXPECT_FALSE(c->has_vision);
+  }
 }
 
 TEST(ModelConfig, GenerationConfigEosWins) {
