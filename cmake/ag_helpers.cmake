@@ -1,8 +1,8 @@
 # ag_add_library(<name> SOURCES ... [DEPS ...])
 #   One static library per src/ folder. DEPS lists the layers it may link (see DESIGN.md):
 #   keeping them here makes the dependency direction visible in one place per folder.
-# -Wno-maybe-uninitialized: GCC 12 false positives inside std::variant (Result<T>).
-set(AG_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wno-maybe-uninitialized)
+# -Wno-maybe-uninitialized, -Wno-restrict: GCC 12 false positives (std::variant, std::string).
+set(AG_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wno-maybe-uninitialized -Wno-restrict)
 if(AG_WERROR)
   list(APPEND AG_WARNINGS -Werror)
 endif()
