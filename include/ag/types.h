@@ -13,11 +13,11 @@ namespace ag {
 ///  - penalties are applied first, then greedy (temperature == 0) or temperature, top-k, top-p,
 ///    min-p and a draw from the seeded generator.
 /// An unset optional means "take the checkpoint's generation_config.json default, else the
-/// OpenAI/vLLM default" (resolve_sampling_defaults).
+/// OpenAI/vLLM default" (runtime::resolve_sampling).
 struct SamplingParams {
     std::optional<float> temperature;         // 0 = greedy; default 1.0
     std::optional<float> top_p;               // (0, 1]; default 1.0
-    std::optional<int32_t> top_k;             // <= 0 = off; default off
+    std::optional<int32_t> top_k;             // -1 or 0 = off; default off
     std::optional<float> min_p;               // [0, 1]; default 0
     float frequency_penalty = 0.0f;           // [-2, 2]
     float presence_penalty = 0.0f;            // [-2, 2]
