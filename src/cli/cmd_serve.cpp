@@ -1,0 +1,244 @@
+// autoglm serve: the OpenAI-compatible server. Opens the port first (GET /health answers 503
+// while loading), loads the model, starts the engine, then switches the API on. SIGINT/SIGTERM
+// stop it cleanly. Flags use vLLM's names.
+#include <fmt/format.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+
+#include "ag/engine.h"
+#include "base/log.h"
+#include "base/mapped_file.h"
+#include "chat/chat_template.h"
+#include "cli/cli_common.h"
+#include "server/server.h"
+
+namespace ag::cli {
+
+namespace {
+
+struct ServeArgs {
+    ModelArgs model;
+    std::string host = "0.0.0.0";
+    int port = 8000;
+    std::string served_model_name = "autoglm-phone-9b";
+    int max_model_len = 0;
+    int max_num_seqs = 16;
+    int max_num_batched_tokens = 2048;
+    double kv_cache_memory_gib = 0.0;
+    int block_size = 16;
+    bool enable_prefix_caching = true;
+    std::string reasoning_parser = "none";
+    std::string api_key;
+    int max_num_queued_reqs = 256;
+    std::string content_format = "auto";
+};
+
+void add_flags(CLI::App& cmd, ServeArgs& a) {
+    add_model_options(cmd, a.model);
+    cmd.add_option("--host", a.host, "address to listen on")->capture_default_str();
+    cmd.add_option("--port", a.port, "port to listen on")->check(CLI::Range(0, 65535))
+        ->capture_default_str();
+    cmd.add_option("--served-model-name", a.served_model_name,
+                   "the model name clients must send")->capture_default_str();
+    cmd.add_option("--max-model-len", a.max_model_len,
+                   "context length, prompt + completion (0: the model's)")
+        ->check(CLI::Range(0, 1 << 24));
+    cmd.add_option("--max-num-seqs", a.max_num_seqs, "sequences running at once")
+        ->check(CLI::Range(1, 4096))->capture_default_str();
+    cmd.add_option("--max-num-batched-tokens", a.max_num_batched_tokens,
+                   "token budget per engine step")->check(CLI::Range(1, 1 << 24))
+        ->capture_default_str();
+    cmd.add_option("--kv-cache-memory", a.kv_cache_memory_gib,
+                   "KV cache size in GiB (0: derived from max-model-len x max-num-seqs)")
+        ->check(CLI::Range(0.0, 1e6));
+    cmd.add_option("--block-size", a.block_size, "KV cache block size in tokens")
+        ->check(CLI::Range(1, 1024))->capture_default_str();
+    cmd.add_flag("--enable-prefix-caching,!--no-enable-prefix-caching",
+                 a.enable_prefix_caching, "reuse the KV cache of shared prompt prefixes");
+    cmd.add_option("--reasoning-parser", a.reasoning_parser,
+                   "none: everything in content (vLLM without a parser); glm45: <think> text "
+                   "in reasoning_content and reasoning")
+        ->check(CLI::IsMember({"none", "glm45"}))->capture_default_str();
+    cmd.add_option("--api-key", a.api_key, "require 'Authorization: Bearer KEY'")
+        ->envname("AUTOGLM_API_KEY");
+    cmd.add_option("--max-num-queued-reqs", a.max_num_queued_reqs,
+                   "waiting requests before new ones get 503")
+        ->check(CLI::Range(1, 1 << 20))->capture_default_str();
+    cmd.add_option("--chat-template-content-format", a.content_format,
+                   "how content-part lists reach the chat template")
+        ->check(CLI::IsMember({"auto", "string", "openai"}))->capture_default_str();
+}
+
+// The chat template source: chat_template.jinja, else tokenizer_config.json's chat_template.
+std::string template_source(const LoadedModel& lm) {
+    namespace fs = std::filesystem;
+    const fs::path path(lm.dir);
+    const fs::path dir = fs::is_directory(path) ? path : path.parent_path();
+    auto jinja = read_text_file((dir / "chat_template.jinja").string());
+    if (jinja.ok()) return *jinja;
+    return lm.tokenizer ? lm.tokenizer->chat_template() : std::string();
+}
+
+// Resident set size in bytes (0 if unknown).
+double rss_bytes() {
+    std::ifstream f("/proc/self/status");
+    std::string key;
+    while (f >> key) {
+        if (key == "VmRSS:") {
+            double kb = 0;
+            f >> kb;
+            return kb * 1024.0;
+        }
+        f.ignore(1 << 20, '\n');
+    }
+    return 0;
+}
+
+void progress(int step, int n_steps, const std::string& what) {
+    constexpr int kWidth = 30;
+    const int filled = kWidth * step / n_steps;
+    std::fprintf(stderr, "[INFO] Loading [%s%s] %3d%% %s\n", std::string(filled, '#').c_str(),
+                 std::string(kWidth - filled, '.').c_str(), 100 * step / n_steps, what.c_str());
+}
+
+// SIGINT/SIGTERM: while the model loads they exit at once (nothing to clean up yet);
+// afterwards they wake wait_for_stop(). A handler (not sigwait) so that it works whichever
+// thread the kernel picks, including threads started before serve ran.
+std::atomic<bool> g_loading{true};
+std::atomic<int> g_stop_signal{0};
+
+extern "C" void on_stop_signal(int sig) {
+    if (g_loading.load()) {
+        constexpr char kMsg[] = "[INFO] interrupted while loading\n";
+        [[maybe_unused]] const ssize_t n = write(2, kMsg, sizeof kMsg - 1);
+        _exit(130);
+    }
+    g_stop_signal.store(sig);
+}
+
+void install_stop_handlers() {
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+}
+
+int wait_for_stop() {
+    while (g_stop_signal.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return g_stop_signal.load();
+}
+
+EngineConfig engine_config(const ServeArgs& a) {
+    EngineConfig c;
+    c.max_model_len = a.max_model_len;
+    c.max_num_seqs = a.max_num_seqs;
+    c.max_num_batched_tokens = a.max_num_batched_tokens;
+    c.block_size = a.block_size;
+    c.kv_cache_memory_gib = a.kv_cache_memory_gib;
+    c.enable_prefix_caching = a.enable_prefix_caching;
+    c.max_num_queued_reqs = a.max_num_queued_reqs;
+    return c;
+}
+
+server::ModelInfo model_info(const ServeArgs& a, const LoadedModel& lm,
+                             const model::ModelConfig& mc, const EngineConfig& ec) {
+    server::ModelInfo info;
+    info.root = lm.builtin ? "builtin" : lm.dir;
+    info.max_model_len = ec.max_model_len > 0 ? ec.max_model_len
+                                              : static_cast<int32_t>(
+                                                    mc.text.max_position_embeddings);
+    info.vocab_size = static_cast<int32_t>(mc.text.vocab_size);
+    info.has_vision = mc.has_vision;
+    info.generation_config = mc.generation_config;
+    info.settings = {{"architecture", mc.architecture},
+                     {"max_num_seqs", ec.max_num_seqs},
+                     {"max_num_batched_tokens", ec.max_num_batched_tokens},
+                     {"block_size", ec.block_size},
+                     {"kv_cache_memory_gib", ec.kv_cache_memory_gib},
+                     {"enable_prefix_caching", ec.enable_prefix_caching},
+                     {"max_num_queued_reqs", ec.max_num_queued_reqs},
+                     {"threads", a.model.threads}};
+    return info;
+}
+
+Status load_and_serve(const ServeArgs& a, server::Server& srv) {
+    const auto t0 = std::chrono::steady_clock::now();
+    progress(0, 3, "reading weights and tokenizer");
+    auto lm = load_model(a.model, true);
+    if (!lm.ok()) return lm.status();
+    progress(1, 3, "weights and tokenizer loaded");
+    std::shared_ptr<const model::Model> model(std::move(lm->model));
+    const EngineConfig requested = engine_config(a);
+    auto engine = EngineClient::create(model, requested);
+    if (!engine.ok()) return engine.status();
+    std::shared_ptr<EngineClient> client(std::move(engine).value());
+    progress(2, 3, "engine and KV cache ready");
+    const std::string src = template_source(*lm);
+    std::shared_ptr<const chat::ChatTemplate> tmpl;
+    if (!src.empty()) {
+        tmpl = std::make_shared<const chat::ChatTemplate>(chat::ChatTemplate::detect(src));
+    } else {
+        log::warn("the model has no chat template: /v1/chat/completions will answer 400");
+    }
+    auto tokenizer = std::make_shared<const tok::Tokenizer>(std::move(*lm->tokenizer));
+    progress(3, 3, "chat template ready");
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    log::info("Model loaded in {:.1f}s | Memory: {:.1f} GB", secs, rss_bytes() / 1e9);
+    server::ModelInfo info = model_info(a, *lm, model->config(), client->config());
+    srv.set_ready(client, tokenizer, tmpl, info);
+    log::info("Server running at http://{}:{}", a.host, srv.port());
+    std::fprintf(stderr, "[SUCCESS] engine started with async API support\n");
+    g_loading.store(false);
+    const int sig = wait_for_stop();
+    log::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    srv.stop();
+    return Status::ok_status();
+}
+
+Status run(const ServeArgs& a) {
+    auto reasoning = server::parse_reasoning_parser(a.reasoning_parser);
+    if (!reasoning.ok()) return reasoning.status();
+    auto format = server::parse_content_format(a.content_format);
+    if (!format.ok()) return format.status();
+    install_stop_handlers();
+    server::ServerOptions so;
+    so.host = a.host;
+    so.port = a.port;
+    so.served_model_name = a.served_model_name;
+    so.api_key = a.api_key;
+    so.reasoning = *reasoning;
+    so.content_format = *format;
+    so.n_http_threads = std::min(4096, a.max_num_seqs + a.max_num_queued_reqs + 16);
+    log::info("Initializing {} ...", a.model.model.empty() ? "the built-in model" : a.model.model);
+    server::Server srv(so);
+    AG_RETURN_IF_ERROR(srv.start());
+    log::info("Listening on http://{}:{} (GET /health answers 503 until the model is loaded)",
+              a.host, srv.port());
+    return load_and_serve(a, srv);
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app, int& rc) {
+    auto args = std::make_shared<ServeArgs>();
+    CLI::App* cmd = app.add_subcommand("serve", "OpenAI-compatible HTTP server");
+    add_flags(*cmd, *args);
+    cmd->callback([args, &rc] {
+        const Status s = run(*args);
+        rc = s.ok() ? 0 : report(s);
+    });
+}
+
+}  // namespace ag::cli

@@ -1,0 +1,11 @@
+// GET /v1/models: the one served model, in vLLM's ModelCard shape.
+#pragma once
+
+#include "server/http/http_server.h"
+#include "server/openai/serving_context.h"
+
+namespace ag::server::openai {
+
+http::HttpResponse handle_models(const ServingContext& ctx, const http::HttpRequest& req);
+
+}  // namespace ag::server::openai

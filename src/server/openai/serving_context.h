@@ -1,0 +1,44 @@
+// What the OpenAI endpoints share once the model is loaded. Immutable after set_ready; read
+// concurrently by every HTTP thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ag/engine.h"
+#include "chat/chat_template.h"
+#include "server/metrics/metrics.h"
+#include "tokenizer/tokenizer.h"
+
+namespace ag::server {
+
+enum class ReasoningParser { kNone, kGlm45 };
+/// vLLM's --chat-template-content-format: what a content-part list looks like to the template.
+enum class ContentFormat { kAuto, kString, kOpenai };
+
+struct ModelInfo {
+    std::string served_name;        ///< the name clients must send as `model`
+    std::string root;               ///< checkpoint path (or "builtin")
+    int32_t max_model_len = 0;      ///< prompt + completion limit
+    int32_t vocab_size = 0;
+    bool has_vision = false;
+    nlohmann::json generation_config;  ///< sampling defaults (may be null)
+    nlohmann::json settings;        ///< engine/server settings shown on the status page
+};
+
+struct ServingContext {
+    std::shared_ptr<EngineClient> engine;
+    std::shared_ptr<const tok::Tokenizer> tokenizer;
+    std::shared_ptr<const chat::ChatTemplate> chat_template;  ///< null: no chat template
+    ModelInfo model;
+    ReasoningParser reasoning = ReasoningParser::kNone;
+    ContentFormat content_format = ContentFormat::kAuto;
+    metrics::Metrics* metrics = nullptr;
+    int64_t created = 0;            ///< server start, Unix seconds
+};
+
+}  // namespace ag::server
