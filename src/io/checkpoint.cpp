@@ -1,121 +1,187 @@
 #include "io/checkpoint.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <filesystem>
-#include <set>
 
 #include "base/mapped_file.h"
 
 namespace ag::io {
 
 namespace {
+
 namespace fs = std::filesystem;
 using nlohmann::json;
+
+constexpr const char* kIndexName = "model.safetensors.index.json";
+constexpr const char* kSingleName = "model.safetensors";
+
+// Where the weights are: the files to open and, for a sharded checkpoint, the index's
+// tensor -> shard file name map (authoritative for the tensors it lists).
+struct WeightLayout {
+    std::vector<std::string> files;
+    std::map<std::string, std::string> weight_map;
+    std::string index_path;
+};
+
+Result<json> read_json_object(const std::string& path) {
+    auto j = read_json_file(path);
+    if (!j.ok()) return j.status();
+    if (!j->is_object()) {
+        return Status(ErrorCode::kParseError,
+                      fmt::format("{}: expected a JSON object at the top level, got {}", path,
+                                  j->type_name()));
+    }
+    return j;
+}
+
+Result<WeightLayout> read_index(const fs::path& dir) {
+    WeightLayout w;
+    w.index_path = (dir / kIndexName).string();
+    auto idx = read_json_object(w.index_path);
+    if (!idx.ok()) return idx.status();
+    const auto wm = idx->find("weight_map");
+    if (wm == idx->end() || !wm->is_object() || wm->empty()) {
+        return Status(ErrorCode::kParseError,
+                      fmt::format("{}: missing or empty \"weight_map\" object", w.index_path));
+    }
+    for (auto it = wm->begin(); it != wm->end(); ++it) {
+        if (!it.value().is_string()) {
+            return Status(ErrorCode::kParseError,
+                          fmt::format("{}: weight_map['{}'] is not a file name", w.index_path,
+                                      it.key()));
+        }
+        const std::string shard = it.value().get<std::string>();
+        // Shards live next to the index; refuse paths that would read outside the directory.
+        if (shard.empty() || shard.find('/') != std::string::npos || shard == "." ||
+            shard == "..") {
+            return Status(ErrorCode::kParseError,
+                          fmt::format("{}: shard name '{}' (for '{}') is not a plain file name",
+                                      w.index_path, shard, it.key()));
+        }
+        w.weight_map[it.key()] = shard;
+        const std::string file = (dir / shard).string();
+        if (std::find(w.files.begin(), w.files.end(), file) == w.files.end()) {
+            w.files.push_back(file);
+        }
+    }
+    std::sort(w.files.begin(), w.files.end());
+    return w;
+}
+
+Result<WeightLayout> find_weights(const fs::path& dir) {
+    std::error_code ec;
+    if (fs::exists(dir / kIndexName, ec)) return read_index(dir);
+    WeightLayout w;
+    if (fs::exists(dir / kSingleName, ec)) {
+        w.files.push_back((dir / kSingleName).string());
+        return w;
+    }
+    std::vector<std::string> found;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+        if (e.path().extension() == ".safetensors") found.push_back(e.path().filename().string());
+    }
+    std::sort(found.begin(), found.end());
+    if (found.size() == 1) {
+        w.files.push_back((dir / found[0]).string());
+        return w;
+    }
+    return Status(ErrorCode::kNotFound,
+                  fmt::format("{}: no weights found: looked for {}, {}, or exactly one "
+                              "*.safetensors file (found {}{}{})",
+                              dir.string(), kIndexName, kSingleName, found.size(),
+                              found.empty() ? "" : ": ", fmt::join(found, ", ")));
+}
+
 }  // namespace
 
 Result<json> read_json_file(const std::string& path) {
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) {
+        return Status(ErrorCode::kInvalidArgument,
+                      fmt::format("{}: is a directory, expected a JSON file", path));
+    }
     auto text = read_text_file(path);
     if (!text.ok()) return text.status();
     try {
         return json::parse(*text);
     } catch (const json::parse_error& e) {
+        // nlohmann counts the offending byte from 1; report the 0-based offset (== file size
+        // for an unexpected end of input). e.what() adds line and column.
+        const size_t offset = e.byte > 0 ? e.byte - 1 : 0;
         return Status(ErrorCode::kParseError,
-                      fmt::format("{}: malformed JSON at byte {}: {}", path, e.byte, e.what()));
+                      fmt::format("{}: malformed JSON at byte offset {}: {}", path, offset,
+                                  e.what()));
+    } catch (const std::exception& e) {
+        return Status(ErrorCode::kParseError, fmt::format("{}: {}", path, e.what()));
     }
 }
 
 Result<Checkpoint> Checkpoint::open(const std::string& path) {
     std::error_code ec;
     Checkpoint ck;
-    std::vector<std::string> weight_files;
     const fs::path p(path);
-    if (fs::is_regular_file(p, ec) && p.extension() == ".safetensors") {
-        ck.dir_ = p.parent_path().empty() ? "." : p.parent_path().string();
-        weight_files.push_back(p.string());
-    } else if (fs::is_directory(p, ec)) {
+    WeightLayout layout;
+    if (fs::is_directory(p, ec)) {
         ck.dir_ = path;
+    } else if (fs::is_regular_file(p, ec) && p.extension() == ".safetensors") {
+        ck.dir_ = p.parent_path().empty() ? "." : p.parent_path().string();
+        layout.files.push_back(path);
     } else {
         return Status(ErrorCode::kNotFound,
-                      fmt::format("{}: no such checkpoint directory or .safetensors file", path));
+                      fmt::format("{}: not a checkpoint directory or a .safetensors file", path));
     }
     const fs::path dir(ck.dir_);
-    auto cfg = read_json_file((dir / "config.json").string());
+
+    auto cfg = read_json_object((dir / "config.json").string());
     if (!cfg.ok()) return cfg.status();
     ck.config_ = std::move(cfg).value();
-    if (fs::exists(dir / "generation_config.json", ec)) {
-        auto gen = read_json_file((dir / "generation_config.json").string());
-        if (!gen.ok()) return gen.status();
-        ck.generation_config_ = std::move(gen).value();
+    const fs::path gen = dir / "generation_config.json";
+    if (fs::exists(gen, ec)) {
+        auto g = read_json_object(gen.string());
+        if (!g.ok()) return g.status();
+        ck.generation_config_ = std::move(g).value();
     }
 
-    // Which files hold the weights, and (for an index) which tensor each one must contain.
-    std::map<std::string, std::string> expected;  // tensor -> shard file
-    if (weight_files.empty()) {
-        const fs::path index = dir / "model.safetensors.index.json";
-        if (fs::exists(index, ec)) {
-            auto idx = read_json_file(index.string());
-            if (!idx.ok()) return idx.status();
-            const json* wm = idx->contains("weight_map") ? &(*idx)["weight_map"] : nullptr;
-            if (wm == nullptr || !wm->is_object() || wm->empty()) {
-                return Status(ErrorCode::kParseError,
-                              index.string() + ": missing or empty 'weight_map' object");
-            }
-            std::set<std::string> shards;
-            for (auto it = wm->begin(); it != wm->end(); ++it) {
-                if (!it.value().is_string()) {
-                    return Status(ErrorCode::kParseError,
-                                  fmt::format("{}: weight_map['{}'] is not a file name",
-                                              index.string(), it.key()));
-                }
-                const std::string shard = it.value().get<std::string>();
-                if (shard.find("..") != std::string::npos || shard.find('/') != std::string::npos) {
-                    return Status(ErrorCode::kParseError,
-                                  fmt::format("{}: shard name '{}' is not a plain file name",
-                                              index.string(), shard));
-                }
-                expected[it.key()] = shard;
-                shards.insert(shard);
-            }
-            for (const auto& s : shards) weight_files.push_back((dir / s).string());
-        } else if (fs::exists(dir / "model.safetensors", ec)) {
-            weight_files.push_back((dir / "model.safetensors").string());
-        } else {
-            std::vector<std::string> found;
-            for (const auto& e : fs::directory_iterator(dir, ec)) {
-                if (e.path().extension() == ".safetensors") found.push_back(e.path().string());
-            }
-            if (found.size() != 1) {
-                return Status(ErrorCode::kNotFound,
-                              fmt::format("{}: no weights (looked for model.safetensors.index.json, "
-                                          "model.safetensors, or a single *.safetensors file; found {})",
-                                          ck.dir_, found.size()));
-            }
-            weight_files = found;
-        }
+    if (layout.files.empty()) {
+        auto w = find_weights(dir);
+        if (!w.ok()) return w.status();
+        layout = std::move(w).value();
     }
-
-    for (const auto& wf : weight_files) {
+    std::map<std::string, size_t> file_index;  // path -> index into files_
+    for (const auto& wf : layout.files) {
         auto f = SafetensorsFile::open(wf);
-        if (!f.ok()) return f.status();
-        const size_t idx = ck.files_.size();
-        ck.files_.push_back(std::make_shared<SafetensorsFile>(std::move(f).value()));
-        for (const auto& t : ck.files_.back()->tensors()) ck.tensor_file_.emplace(t.name, idx);
-    }
-    for (const auto& [name, shard] : expected) {
-        auto it = ck.tensor_file_.find(name);
-        if (it == ck.tensor_file_.end() ||
-            fs::path(ck.files_[it->second]->path()).filename() != shard) {
-            return Status(ErrorCode::kNotFound,
-                          fmt::format("tensor '{}' is listed in {}/model.safetensors.index.json "
-                                      "under {} but that shard does not contain it",
-                                      name, ck.dir_, shard));
+        if (!f.ok()) {
+            if (layout.index_path.empty()) return f.status();
+            return Status(f.status().code(), fmt::format("{} (shard listed in {})",
+                                                         f.status().message(), layout.index_path));
         }
+        file_index[wf] = ck.files_.size();
+        ck.files_.push_back(std::make_shared<SafetensorsFile>(std::move(f).value()));
+    }
+    // The index decides which shard a listed tensor comes from; tensors a shard holds beyond
+    // the index are still loadable (transformers loads every tensor of every listed shard).
+    for (const auto& [name, shard] : layout.weight_map) {
+        const size_t i = file_index.at((dir / shard).string());
+        if (ck.files_[i]->find(name) == nullptr) {
+            return Status(ErrorCode::kNotFound,
+                          fmt::format("tensor '{}' is listed in {} under {} but {} does not "
+                                      "contain it", name, layout.index_path, shard,
+                                      ck.files_[i]->path()));
+        }
+        ck.tensor_file_[name] = i;
+    }
+    for (size_t i = 0; i < ck.files_.size(); ++i) {
+        for (const auto& t : ck.files_[i]->tensors()) ck.tensor_file_.emplace(t.name, i);
     }
     return ck;
 }
 
-bool Checkpoint::has_tensor(const std::string& name) const { return tensor_file_.count(name) != 0; }
+bool Checkpoint::has_tensor(const std::string& name) const {
+    return tensor_file_.count(name) != 0;
+}
 
 std::vector<std::string> Checkpoint::tensor_names() const {
     std::vector<std::string> names;
@@ -136,15 +202,18 @@ Result<Tensor> Checkpoint::tensor(const std::string& name,
         return Status(ErrorCode::kNotFound,
                       fmt::format("tensor '{}' not found in checkpoint {}", name, dir_));
     }
-    auto t = files_[it->second]->tensor(name);
-    if (!t.ok()) return t.status();
-    if (expected_shape && t->shape() != *expected_shape) {
-        Tensor want = Tensor::view(t->dtype(), *expected_shape, nullptr);
-        return Status(ErrorCode::kInvalidArgument,
-                      fmt::format("tensor '{}' in {} has shape {}, expected {}", name,
-                                  files_[it->second]->path(), t->shape_string(), want.shape_string()));
+    const SafetensorsFile& file = *files_[it->second];
+    if (expected_shape) {
+        // Checked on the header, so a wrong shape is reported even for an unsupported dtype.
+        const TensorInfo* info = file.find(name);
+        if (info->shape != *expected_shape) {
+            return Status(ErrorCode::kInvalidArgument,
+                          fmt::format("tensor '{}' in {} has shape [{}], expected [{}]", name,
+                                      file.path(), fmt::join(info->shape, ", "),
+                                      fmt::join(*expected_shape, ", ")));
+        }
     }
-    return t;
+    return file.tensor(name);
 }
 
 }  // namespace ag::io

@@ -43,7 +43,8 @@ private:
     std::map<std::string, size_t> tensor_file_;  // name -> index into files_
 };
 
-// Parses a JSON file; errors name the file, and for syntax errors the byte offset.
+// Parses a JSON file; errors name the file: kNotFound if it cannot be opened, kParseError with
+// the 0-based byte offset (and line/column) for a syntax error.
 Result<nlohmann::json> read_json_file(const std::string& path);
 
 }  // namespace ag::io

@@ -48,7 +48,9 @@ private:
 Result<DType> parse_safetensors_dtype(const std::string& s);
 
 // Writes tensors (f32/f16/bf16/i32 data) to a .safetensors file; used by the built-in model and
-// by tests that make broken files.
+// by tests that make broken files. Laid out exactly as the Python `safetensors` writer does:
+// data contiguous, ordered by dtype (F32, I32, BF16, F16) then name; header keys in data order
+// after "__metadata__"; header padded with spaces to a multiple of 8 bytes. Errors name `path`.
 struct TensorToWrite {
     std::string name;
     Tensor tensor;
