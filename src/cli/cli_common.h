@@ -39,5 +39,6 @@ void add_generate_command(CLI::App& app, int& rc);
 void add_logits_command(CLI::App& app, int& rc);
 void add_export_builtin_command(CLI::App& app, int& rc);
 void add_bench_command(CLI::App& app, int& rc);
+void add_serve_command(CLI::App& app, int& rc);
 
 }  // namespace ag::cli

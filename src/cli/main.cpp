@@ -8,6 +8,7 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.set_version_flag("--version", "autoglm 0.1.0");
     int rc = 0;
+    ag::cli::add_serve_command(app, rc);
     ag::cli::add_generate_command(app, rc);
     ag::cli::add_logits_command(app, rc);
     ag::cli::add_export_builtin_command(app, rc);

@@ -1,0 +1,354 @@
+// The engine thread: schedule → one batched forward → sample → update, for every request in
+// flight (vLLM's EngineCore.step). HTTP threads only touch the intake queue, the abort list and
+// per-request output channels.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "ag/engine.h"
+#include "base/log.h"
+#include "engine/step_planner.h"
+#include "model/model.h"
+#include "runtime/sampler.h"
+
+namespace ag {
+
+namespace {
+
+using engine::PlannedSeq;
+
+struct ReqState {
+    RequestId id = 0;
+    std::shared_ptr<OutputChannel> channel;
+    std::vector<int32_t> tokens;          // prompt, then generated tokens
+    int32_t n_prompt = 0;
+    runtime::ResolvedSampling sampling;
+    std::unique_ptr<runtime::Sampler> sampler;
+    int32_t n_top_logprobs = -1;
+    bool ignore_eos = false;
+    std::vector<int32_t> stop_ids;
+};
+
+class Engine final : public EngineClient {
+public:
+    Engine(std::shared_ptr<const model::Model> model, const EngineConfig& cfg, int64_t n_blocks)
+        : model_(std::move(model)), cfg_(cfg),
+          kv_(model_->config().text.n_layer, model_->config().text.n_head_kv,
+              model_->config().text.head_dim, cfg.block_size, n_blocks),
+          planner_(engine::StepPlanner::create(cfg, n_blocks)) {
+        thread_ = std::jthread([this](std::stop_token st) { loop(st); });
+    }
+
+    ~Engine() override {
+        thread_.request_stop();
+        cv_.notify_all();
+    }
+
+    Result<Submission> submit(EngineRequest req) override;
+    void abort(RequestId id) override {
+        {
+            std::lock_guard lock(mu_);
+            aborts_.push_back(id);
+        }
+        cv_.notify_all();
+    }
+    EngineStats stats() const override {
+        std::lock_guard lock(stats_mu_);
+        return stats_;
+    }
+    const EngineConfig& config() const override { return cfg_; }
+
+private:
+    void loop(std::stop_token st);
+    bool take_inputs();  // intake + aborts; false if there is nothing at all to do
+    void step(const std::vector<PlannedSeq>& plan);
+    void finish(ReqState& r, FinishReason reason, EngineOutput out);
+    void publish_stats();
+
+    std::shared_ptr<const model::Model> model_;
+    EngineConfig cfg_;
+    model::KvStorage kv_;
+    std::unique_ptr<engine::StepPlanner> planner_;
+
+    mutable std::mutex mu_;               // guards intake_, aborts_
+    std::condition_variable_any cv_;
+    std::vector<std::unique_ptr<ReqState>> intake_;
+    std::vector<RequestId> aborts_;
+    std::atomic<RequestId> next_id_{1};
+    std::atomic<int32_t> n_queued_{0};    // submitted, not yet admitted to running
+
+    std::unordered_map<RequestId, std::unique_ptr<ReqState>> live_;  // engine thread only
+
+    mutable std::mutex stats_mu_;
+    EngineStats stats_;
+    std::vector<float> logits_;
+    std::jthread thread_;
+};
+
+Result<Submission> Engine::submit(EngineRequest req) {
+    const model::ModelConfig& mc = model_->config();
+    if (req.prompt_ids.empty()) return Status(ErrorCode::kInvalidArgument, "The prompt is empty.");
+    for (int32_t id : req.prompt_ids) {
+        if (id < 0 || id >= mc.text.vocab_size) {
+            return Status(ErrorCode::kInvalidArgument,
+                          fmt::format("Token id {} is out of vocabulary (size {}).", id,
+                                      mc.text.vocab_size));
+        }
+    }
+    const auto n_prompt = static_cast<int64_t>(req.prompt_ids.size());
+    if (n_prompt + req.sampling.max_tokens > cfg_.max_model_len) {
+        return Status(ErrorCode::kInvalidArgument,
+                      fmt::format("This model's maximum context length is {} tokens. However, you "
+                                  "requested {} tokens ({} in the messages, {} in the completion). "
+                                  "Please reduce the length of the messages or completion.",
+                                  cfg_.max_model_len, n_prompt + req.sampling.max_tokens, n_prompt,
+                                  req.sampling.max_tokens));
+    }
+    auto sampling = runtime::resolve_sampling(req.sampling, mc.generation_config);
+    if (!sampling.ok()) return sampling.status();
+    if (req.n_top_logprobs > 20) {
+        return Status(ErrorCode::kInvalidArgument, "top_logprobs must be at most 20.");
+    }
+    // Queue bound, decided before any work: a full queue is 503 at the server.
+    if (n_queued_.fetch_add(1) >= cfg_.max_num_queued_reqs) {
+        n_queued_.fetch_sub(1);
+        return Status(ErrorCode::kOutOfRange,
+                      fmt::format("The server is busy: {} requests are waiting.",
+                                  cfg_.max_num_queued_reqs));
+    }
+    auto r = std::make_unique<ReqState>();
+    r->id = next_id_.fetch_add(1);
+    r->channel = std::make_shared<OutputChannel>();
+    r->tokens = std::move(req.prompt_ids);
+    r->n_prompt = static_cast<int32_t>(n_prompt);
+    r->sampling = *sampling;
+    r->sampler = std::make_unique<runtime::Sampler>(*sampling);
+    r->n_top_logprobs = req.n_top_logprobs;
+    r->ignore_eos = req.sampling.ignore_eos;
+    r->stop_ids = req.sampling.stop_token_ids;
+    if (!r->ignore_eos) {
+        r->stop_ids.insert(r->stop_ids.end(), mc.eos_token_ids.begin(), mc.eos_token_ids.end());
+    }
+    Submission sub{r->id, r->channel};
+    {
+        std::lock_guard lock(mu_);
+        intake_.push_back(std::move(r));
+    }
+    cv_.notify_all();
+    return sub;
+}
+
+bool Engine::take_inputs() {
+    std::vector<std::unique_ptr<ReqState>> intake;
+    std::vector<RequestId> aborts;
+    {
+        std::lock_guard lock(mu_);
+        intake.swap(intake_);
+        aborts.swap(aborts_);
+    }
+    for (auto& r : intake) {
+        Status s = planner_->add(r->id, r->tokens, r->sampling.max_tokens);
+        if (!s.ok()) {
+            n_queued_.fetch_sub(1);
+            EngineOutput out;
+            out.n_prompt_tokens = r->n_prompt;
+            out.error = s.message();
+            finish(*r, FinishReason::kError, std::move(out));
+            continue;
+        }
+        live_.emplace(r->id, std::move(r));
+    }
+    for (RequestId id : aborts) {
+        auto it = live_.find(id);
+        if (it == live_.end()) continue;  // finished already, or unknown
+        EngineOutput out;
+        out.n_prompt_tokens = it->second->n_prompt;
+        finish(*it->second, FinishReason::kAbort, std::move(out));
+        {
+            std::lock_guard lock(stats_mu_);
+            ++stats_.requests_aborted_total;
+        }
+    }
+    return !live_.empty();
+}
+
+void Engine::finish(ReqState& r, FinishReason reason, EngineOutput out) {
+    out.finished = true;
+    out.finish_reason = reason;
+    r.channel->push(std::move(out));
+    planner_->remove(r.id);
+    live_.erase(r.id);  // destroys r
+}
+
+void Engine::loop(std::stop_token st) {
+    while (!st.stop_requested()) {
+        {
+            std::unique_lock lock(mu_);
+            cv_.wait(lock, st, [&] { return !intake_.empty() || !aborts_.empty() || !live_.empty(); });
+        }
+        if (st.stop_requested()) break;
+        if (!take_inputs()) {
+            publish_stats();
+            continue;
+        }
+        const std::vector<PlannedSeq> plan = planner_->plan();
+        if (!plan.empty()) step(plan);
+        publish_stats();
+        if (plan.empty()) {
+            // Nothing schedulable (e.g. waiting for blocks that only an abort can free).
+            std::unique_lock lock(mu_);
+            cv_.wait_for(lock, st, std::chrono::milliseconds(5),
+                         [&] { return !intake_.empty() || !aborts_.empty(); });
+        }
+    }
+    for (auto& [id, r] : live_) {
+        EngineOutput out;
+        out.finished = true;
+        out.finish_reason = FinishReason::kAbort;
+        r->channel->push(std::move(out));
+    }
+}
+
+void Engine::step(const std::vector<PlannedSeq>& plan) {
+    const model::ModelConfig& mc = model_->config();
+    const int64_t vocab = mc.text.vocab_size;
+    std::vector<model::SeqInput> seqs;
+    std::vector<std::vector<int32_t>> positions(plan.size());
+    int64_t n_rows = 0;
+    for (size_t i = 0; i < plan.size(); ++i) {
+        const PlannedSeq& p = plan[i];
+        ReqState& r = *live_.at(p.id);
+        positions[i] = model::text_positions(p.start, p.n_tokens);
+        seqs.push_back({std::span(r.tokens).subspan(static_cast<size_t>(p.start),
+                                                    static_cast<size_t>(p.n_tokens)),
+                        positions[i], p.start, p.block_table,
+                        p.sample ? model::LogitsMode::kLast : model::LogitsMode::kNone});
+        n_rows += p.sample ? 1 : 0;
+    }
+    logits_.resize(static_cast<size_t>(std::max<int64_t>(1, n_rows) * vocab));
+    Status s = model_->forward_batch(seqs, kv_, logits_.data());
+    if (!s.ok()) {  // a bug or bad input that passed validation: fail these requests, keep serving
+        log::error("forward failed: {}", s.message());
+        for (const PlannedSeq& p : plan) {
+            EngineOutput out;
+            out.error = s.message();
+            finish(*live_.at(p.id), FinishReason::kError, std::move(out));
+        }
+        return;
+    }
+
+    std::vector<int32_t> sampled;
+    std::vector<std::pair<RequestId, EngineOutput>> done;
+    int64_t row = 0, n_prompt_computed = 0, n_generated = 0;
+    for (const PlannedSeq& p : plan) {
+        ReqState& r = *live_.at(p.id);
+        n_prompt_computed += std::max<int64_t>(0, std::min<int64_t>(p.start + p.n_tokens, r.n_prompt) - p.start);
+        if (!p.sample) continue;
+        std::span<float> l(logits_.data() + row * vocab, static_cast<size_t>(vocab));
+        ++row;
+        const std::span<const int32_t> prompt(r.tokens.data(), static_cast<size_t>(r.n_prompt));
+        const std::span<const int32_t> output(r.tokens.data() + r.n_prompt, r.tokens.size() - static_cast<size_t>(r.n_prompt));
+        runtime::SampleResult sr = r.sampler->sample_with_logprobs(l, prompt, output, r.n_top_logprobs);
+        EngineOutput out;
+        out.n_prompt_tokens = r.n_prompt;
+        out.n_cached_tokens = planner_->n_cached_tokens(r.id);
+        const bool is_stop = std::find(r.stop_ids.begin(), r.stop_ids.end(), sr.token) != r.stop_ids.end();
+        if (is_stop) {
+            out.finished = true;
+            out.finish_reason = FinishReason::kStop;
+            out.stop_token_id = sr.token;
+            sampled.push_back(-1);
+        } else {
+            r.tokens.push_back(sr.token);
+            ++n_generated;
+            out.tokens.push_back(sr.token);
+            if (r.n_top_logprobs >= 0) out.logprobs.push_back({sr.token, sr.logprob, std::move(sr.top_logprobs)});
+            const auto n_out = static_cast<int64_t>(r.tokens.size()) - r.n_prompt;
+            if (n_out >= r.sampling.max_tokens ||
+                static_cast<int64_t>(r.tokens.size()) >= cfg_.max_model_len) {
+                out.finished = true;
+                out.finish_reason = FinishReason::kLength;
+                sampled.push_back(-1);
+            } else {
+                sampled.push_back(sr.token);
+            }
+        }
+        done.emplace_back(r.id, std::move(out));
+    }
+    planner_->commit(plan, sampled);
+    int64_t n_finished = 0;
+    for (auto& [id, out] : done) {
+        ReqState& r = *live_.at(id);
+        if (out.finished) {
+            const FinishReason reason = out.finish_reason;
+            ++n_finished;
+            finish(r, reason, std::move(out));
+        } else {
+            r.channel->push(std::move(out));
+        }
+    }
+    std::lock_guard lock(stats_mu_);
+    stats_.prompt_tokens_total += n_prompt_computed;
+    stats_.generation_tokens_total += n_generated;
+    stats_.requests_finished_total += n_finished;
+}
+
+void Engine::publish_stats() {
+    const engine::PlannerStats ps = planner_->stats();
+    n_queued_.store(ps.n_waiting + [&] {
+        std::lock_guard lock(mu_);
+        return static_cast<int32_t>(intake_.size());
+    }());
+    std::lock_guard lock(stats_mu_);
+    stats_.n_running = ps.n_running;
+    stats_.n_waiting = ps.n_waiting;
+    stats_.kv_usage = ps.kv_usage;
+    stats_.n_blocks = ps.n_blocks;
+    stats_.prefix_queries_tokens = ps.prefix_queries_tokens;
+    stats_.prefix_hits_tokens = ps.prefix_hits_tokens;
+    stats_.n_preemptions = ps.n_preemptions;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<EngineClient>> EngineClient::create(
+    std::shared_ptr<const model::Model> model, const EngineConfig& requested) {
+    if (!model) return Status(ErrorCode::kInvalidArgument, "no model");
+    EngineConfig cfg = requested;
+    const model::TextConfig& t = model->config().text;
+    if (cfg.max_model_len <= 0) {
+        cfg.max_model_len = static_cast<int32_t>(t.max_position_embeddings > 0 ? t.max_position_embeddings : 4096);
+    }
+    if (cfg.block_size <= 0 || cfg.max_num_seqs <= 0 || cfg.max_num_batched_tokens <= 0) {
+        return Status(ErrorCode::kInvalidArgument,
+                      "block size, max-num-seqs and max-num-batched-tokens must be positive");
+    }
+    // KV bytes per block: K and V, every layer, f32.
+    const double block_bytes = 2.0 * static_cast<double>(t.n_layer * cfg.block_size * t.n_head_kv * t.head_dim) * 4.0;
+    const int64_t min_blocks = (cfg.max_model_len + cfg.block_size - 1) / cfg.block_size + 1;
+    int64_t n_blocks;
+    if (cfg.kv_cache_memory_gib > 0) {
+        n_blocks = static_cast<int64_t>(cfg.kv_cache_memory_gib * (1ull << 30) / block_bytes);
+    } else {
+        // Room for every sequence at full length, capped at 4 GiB (but always one full sequence).
+        const int64_t per_seq = (cfg.max_model_len + cfg.block_size - 1) / cfg.block_size;
+        n_blocks = std::max(min_blocks, std::min<int64_t>(per_seq * cfg.max_num_seqs + 1,
+                                 static_cast<int64_t>(4.0 * (1ull << 30) / block_bytes)));
+    }
+    if (n_blocks < min_blocks) {
+        return Status(ErrorCode::kInvalidArgument,
+                      fmt::format("the KV cache ({} blocks of {} tokens) cannot hold one sequence of "
+                                  "max-model-len {}: raise --kv-cache-memory or lower --max-model-len",
+                                  n_blocks, cfg.block_size, cfg.max_model_len));
+    }
+    log::info("KV cache: {} blocks x {} tokens ({:.2f} GiB)", n_blocks, cfg.block_size,
+              static_cast<double>(n_blocks) * block_bytes / (1ull << 30));
+    return std::unique_ptr<EngineClient>(new Engine(std::move(model), cfg, n_blocks));
+}
+
+}  // namespace ag
