@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "base/log.h"
+#include "base/mapped_file.h"
 #include "base/thread_pool.h"
 #include "tools/builtin_model.h"
 
@@ -43,6 +44,15 @@ Result<LoadedModel> load_model(const ModelArgs& args, bool need_tokenizer) {
                                                 ": missing (needed to encode text prompts)");
     }
     return out;
+}
+
+std::string chat_template_source(const LoadedModel& lm) {
+    namespace fs = std::filesystem;
+    const fs::path path(lm.dir);
+    const fs::path dir = fs::is_directory(path) ? path : path.parent_path();
+    auto jinja = read_text_file((dir / "chat_template.jinja").string());
+    if (jinja.ok()) return *jinja;
+    return lm.tokenizer ? lm.tokenizer->chat_template() : std::string();
 }
 
 int report(const Status& status) {

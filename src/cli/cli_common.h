@@ -31,6 +31,10 @@ struct LoadedModel {
 // Resolves and loads the model; prints the built-in notice once when it is used.
 Result<LoadedModel> load_model(const ModelArgs& args, bool need_tokenizer);
 
+// The chat template source: <dir>/chat_template.jinja, else tokenizer_config.json's
+// chat_template, else "" (GLM-4.1V rules).
+std::string chat_template_source(const LoadedModel& lm);
+
 // Prints "error: <message>" to stderr and returns the process exit code for it.
 int report(const Status& status);
 

@@ -30,13 +30,6 @@ struct GenerateArgs {
     bool json = false;
 };
 
-// The chat template source: chat_template.jinja, else tokenizer_config.json's chat_template.
-std::string template_source(const LoadedModel& lm) {
-    namespace fs = std::filesystem;
-    auto jinja = read_text_file((fs::path(lm.dir) / "chat_template.jinja").string());
-    if (jinja.ok()) return *jinja;
-    return lm.tokenizer ? lm.tokenizer->chat_template() : std::string();
-}
 
 Status run(const GenerateArgs& a) {
     auto lm = load_model(a.model, true);
@@ -47,7 +40,7 @@ Status run(const GenerateArgs& a) {
         chat::Message user{"user", {{chat::ContentPart::Type::kText, a.prompt}}, true, ""};
         chat::RenderOptions ro;
         if (a.no_thinking) ro.enable_thinking = false;
-        auto rendered = chat::ChatTemplate::detect(template_source(*lm)).render({user}, ro);
+        auto rendered = chat::ChatTemplate::detect(chat_template_source(*lm)).render({user}, ro);
         if (!rendered.ok()) return rendered.status();
         text = *rendered;
     }

@@ -79,15 +79,6 @@ void add_flags(CLI::App& cmd, ServeArgs& a) {
         ->check(CLI::IsMember({"auto", "string", "openai"}))->capture_default_str();
 }
 
-// The chat template source: chat_template.jinja, else tokenizer_config.json's chat_template.
-std::string template_source(const LoadedModel& lm) {
-    namespace fs = std::filesystem;
-    const fs::path path(lm.dir);
-    const fs::path dir = fs::is_directory(path) ? path : path.parent_path();
-    auto jinja = read_text_file((dir / "chat_template.jinja").string());
-    if (jinja.ok()) return *jinja;
-    return lm.tokenizer ? lm.tokenizer->chat_template() : std::string();
-}
 
 // Resident set size in bytes (0 if unknown).
 double rss_bytes() {
@@ -184,7 +175,7 @@ Status load_and_serve(const ServeArgs& a, server::Server& srv) {
     if (!engine.ok()) return engine.status();
     std::shared_ptr<EngineClient> client(std::move(engine).value());
     progress(2, 3, "engine and KV cache ready");
-    const std::string src = template_source(*lm);
+    const std::string src = chat_template_source(*lm);
     std::shared_ptr<const chat::ChatTemplate> tmpl;
     if (!src.empty()) {
         tmpl = std::make_shared<const chat::ChatTemplate>(chat::ChatTemplate::detect(src));

@@ -4,6 +4,7 @@
 
 #include "base/thread_pool.h"
 #include "kernels/cpu/cpu.h"
+#include "kernels/cpu/dot.h"
 
 namespace ag::kernels::cpu {
 
@@ -27,13 +28,7 @@ void attention_paged(const float* q, const float* k_cache, const float* v_cache,
             float mx = -std::numeric_limits<float>::infinity();
             for (int64_t j = 0; j < n_vis; ++j) {
                 const float* kj = k_cache + slot(j) * row + hk * d;
-                float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-                int64_t t = 0;
-                for (; t + 8 <= d; t += 8) {
-                    for (int l = 0; l < 8; ++l) acc[l] += qi[t + l] * kj[t + l];
-                }
-                float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                for (; t < d; ++t) s += qi[t] * kj[t];
+                float s = dot_f32(qi, kj, d);
                 s *= scale;
                 p[static_cast<size_t>(j)] = s;
                 mx = std::max(mx, s);

@@ -3,6 +3,7 @@
 
 #include "base/thread_pool.h"
 #include "kernels/cpu/cpu.h"
+#include "kernels/cpu/dot.h"
 #include "tensor/tensor.h"
 
 namespace ag::kernels::cpu {
@@ -10,18 +11,6 @@ namespace ag::kernels::cpu {
 namespace {
 
 constexpr int64_t kRowBlock = 16;  // weight rows converted to f32 and reused across all x rows
-
-// 8 independent partial sums let the compiler vectorise without -ffast-math.
-inline float dot(const float* a, const float* b, int64_t k) {
-    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int64_t t = 0;
-    for (; t + 8 <= k; t += 8) {
-        for (int l = 0; l < 8; ++l) acc[l] += a[t + l] * b[t + l];
-    }
-    float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-    for (; t < k; ++t) s += a[t] * b[t];
-    return s;
-}
 
 }  // namespace
 
@@ -47,7 +36,7 @@ void matmul(const float* x, int64_t m, int64_t k, const void* w, DType w_dtype, 
                 const float* xi = x + i * k;
                 float* yi = y + i * n + j0;
                 for (int64_t j = 0; j < nj; ++j) {
-                    yi[j] = dot(xi, wf + j * k, k) + (bias ? bias[j0 + j] : 0.0f);
+                    yi[j] = dot_f32(xi, wf + j * k, k) + (bias ? bias[j0 + j] : 0.0f);
                 }
             }
         }
