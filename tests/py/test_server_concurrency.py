@@ -76,3 +76,30 @@ def test_cached_tokens_for_repeated_system_prompt(client):
         usage.append(r.usage)
     assert usage[1].prompt_tokens_details.cached_tokens > 0
     assert usage[1].prompt_tokens_details.cached_tokens < usage[1].prompt_tokens
+
+
+def test_agent_pattern_reuses_cache_up_to_the_change(server, client):
+    """Open-AutoGLM re-sends the whole history each step and drops the previous screenshot from
+    the last user turn, so step k+1 differs from step k right after that turn's `<|user|>` tag.
+    (Text stands in for the screenshot until image input lands.) The prefix cache must serve
+    every full block before that point, and nothing after it."""
+    import httpx
+    system = {"role": "system", "content": "You are a phone agent. " + "Rules: tap, swipe, type. " * 40}
+    shot = "[screenshot 1: " + "pixels " * 60 + "]"
+    step1 = [system, {"role": "user", "content": shot + "Open WeChat"}]
+    r1 = client.chat.completions.create(model=MODEL_NAME, messages=step1, max_tokens=4,
+                                        temperature=0, extra_body={"top_p": 0.85,
+                                                                   "frequency_penalty": 0.2})
+    answer = r1.choices[0].message.content
+    step2 = [system, {"role": "user", "content": "Open WeChat"},
+             {"role": "assistant", "content": answer},
+             {"role": "user", "content": "[screenshot 2]** Screen Info **"}]
+    r2 = client.chat.completions.create(model=MODEL_NAME, messages=step2, max_tokens=4,
+                                        temperature=0)
+    # Tokens up to and including the diverging turn's <|user|> tag are shared.
+    common = httpx.post(server.root + "/tokenize", json={
+        "prompt": "[gMASK]<sop><|system|>\n" + system["content"] + "<|user|>"}).json()["count"]
+    cached = r2.usage.prompt_tokens_details.cached_tokens
+    block = 16
+    assert common // block * block <= cached <= common + block, (common, cached)
+    assert cached < r2.usage.prompt_tokens
