@@ -38,6 +38,9 @@ int st_write_rank(DType t) {
         case DType::kI32: return 9;
         case DType::kF32: return 11;
         case DType::kI64: return 13;
+        case DType::kQ8_0:
+        case DType::kQ4_0:
+        case DType::kQ4_K: break;  // not a safetensors dtype
     }
     return 0;
 }

@@ -1,5 +1,8 @@
 #include "tensor/dtype.h"
 
+#include "base/check.h"
+#include "tensor/quant.h"
+
 namespace ag {
 
 size_t dtype_size(DType t) {
@@ -10,8 +13,41 @@ size_t dtype_size(DType t) {
         case DType::kI32: return 4;
         case DType::kI64: return 8;
         case DType::kU8: return 1;
+        case DType::kQ8_0:
+        case DType::kQ4_0:
+        case DType::kQ4_K: break;
     }
+    AG_CHECK(false, "dtype_size: {} is a block format", dtype_name(t));
     return 0;
+}
+
+bool dtype_is_quantized(DType t) {
+    return t == DType::kQ8_0 || t == DType::kQ4_0 || t == DType::kQ4_K;
+}
+
+int64_t dtype_block_elems(DType t) {
+    switch (t) {
+        case DType::kQ8_0: return quant::kQK8_0;
+        case DType::kQ4_0: return quant::kQK4_0;
+        case DType::kQ4_K: return quant::kQK_K;
+        default: return 1;
+    }
+}
+
+size_t dtype_block_bytes(DType t) {
+    switch (t) {
+        case DType::kQ8_0: return sizeof(quant::BlockQ8_0);
+        case DType::kQ4_0: return sizeof(quant::BlockQ4_0);
+        case DType::kQ4_K: return sizeof(quant::BlockQ4_K);
+        default: return dtype_size(t);
+    }
+}
+
+size_t dtype_row_bytes(DType t, int64_t n) {
+    const int64_t be = dtype_block_elems(t);
+    AG_CHECK(n >= 0 && n % be == 0, "a {} row of {} elements is not a whole number of {}-blocks",
+             dtype_name(t), n, be);
+    return static_cast<size_t>(n / be) * dtype_block_bytes(t);
 }
 
 std::string_view dtype_name(DType t) {
@@ -22,6 +58,9 @@ std::string_view dtype_name(DType t) {
         case DType::kI32: return "I32";
         case DType::kI64: return "I64";
         case DType::kU8: return "U8";
+        case DType::kQ8_0: return "Q8_0";
+        case DType::kQ4_0: return "Q4_0";
+        case DType::kQ4_K: return "Q4_K";
     }
     return "?";
 }

@@ -7,9 +7,18 @@
 
 namespace ag {
 
-enum class DType : uint8_t { kF32, kF16, kBF16, kI32, kI64, kU8 };
+// kQ8_0, kQ4_0, kQ4_K are llama.cpp/GGUF block formats (layouts in tensor/quant.h): a row of n
+// elements is n / dtype_block_elems() blocks of dtype_block_bytes() bytes each.
+enum class DType : uint8_t { kF32, kF16, kBF16, kI32, kI64, kU8, kQ8_0, kQ4_0, kQ4_K };
 
+// Bytes per element; only for non-quantized types (AG_CHECK fails for block formats).
 size_t dtype_size(DType t);
+bool dtype_is_quantized(DType t);
+// Elements per block (1 for plain types) and bytes per block (the element size for plain types).
+int64_t dtype_block_elems(DType t);
+size_t dtype_block_bytes(DType t);
+// Bytes of a row of n elements; n must be a multiple of dtype_block_elems(t) (AG_CHECK).
+size_t dtype_row_bytes(DType t, int64_t n);
 std::string_view dtype_name(DType t);
 
 inline float bf16_to_f32(uint16_t h) {

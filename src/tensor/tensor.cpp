@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "base/check.h"
+#include "tensor/quant.h"
 
 namespace ag {
 
@@ -11,6 +12,12 @@ int64_t Tensor::numel() const {
     int64_t n = 1;
     for (int64_t d : shape_) n *= d;
     return n;
+}
+
+size_t Tensor::n_bytes() const {
+    if (!dtype_is_quantized(dtype_)) return static_cast<size_t>(numel()) * dtype_size(dtype_);
+    if (shape_.empty()) return 0;
+    return static_cast<size_t>(numel() / shape_.back()) * dtype_row_bytes(dtype_, shape_.back());
 }
 
 Tensor Tensor::empty(DType dtype, std::vector<int64_t> shape) {
@@ -75,6 +82,11 @@ void convert_to_f32(DType dtype, const void* src, float* dst, int64_t n) {
             for (int64_t i = 0; i < n; ++i) dst[i] = f16_to_f32(s[i]);
             return;
         }
+        case DType::kQ8_0:
+        case DType::kQ4_0:
+        case DType::kQ4_K:
+            quant::dequantize_row(dtype, src, dst, n);
+            return;
         default:
             AG_CHECK(false, "convert_to_f32: unsupported dtype {}", dtype_name(dtype));
     }

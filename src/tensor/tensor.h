@@ -27,7 +27,8 @@ public:
     int64_t dim(size_t i) const { return shape_.at(i); }
     size_t n_dims() const { return shape_.size(); }
     int64_t numel() const;
-    size_t n_bytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype_); }
+    // Quantized tensors: the last dimension is a whole number of blocks.
+    size_t n_bytes() const;
     bool defined() const { return data_ != nullptr || numel() == 0; }
 
     const void* data() const { return data_; }
@@ -48,7 +49,8 @@ private:
     std::shared_ptr<const void> storage_;
 };
 
-// Converts n elements of a float-like dtype (F32/F16/BF16) to f32.
+// Converts n elements of a float-like or block-quantized dtype to f32 (for block formats n is a
+// multiple of the block size and src starts at a block).
 void convert_to_f32(DType dtype, const void* src, float* dst, int64_t n);
 
 }  // namespace ag

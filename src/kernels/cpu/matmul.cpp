@@ -16,7 +16,7 @@ constexpr int64_t kRowBlock = 16;  // weight rows converted to f32 and reused ac
 
 void matmul(const float* x, int64_t m, int64_t k, const void* w, DType w_dtype, int64_t n,
             const float* bias, float* y) {
-    const size_t row_bytes = static_cast<size_t>(k) * dtype_size(w_dtype);
+    const size_t row_bytes = dtype_row_bytes(w_dtype, k);
     const int64_t n_blocks = (n + kRowBlock - 1) / kRowBlock;
     ThreadPool::global().parallel_for(n_blocks, 1, [&](int64_t b0, int64_t b1) {
         std::vector<float> buf;

@@ -9,7 +9,7 @@ namespace ag::kernels::ref {
 void matmul(const float* x, int64_t m, int64_t k, const void* w, DType w_dtype, int64_t n,
             const float* bias, float* y) {
     std::vector<float> row(static_cast<size_t>(k));
-    const size_t row_bytes = static_cast<size_t>(k) * dtype_size(w_dtype);
+    const size_t row_bytes = dtype_row_bytes(w_dtype, k);
     for (int64_t j = 0; j < n; ++j) {
         convert_to_f32(w_dtype, static_cast<const uint8_t*>(w) + static_cast<size_t>(j) * row_bytes,
                        row.data(), k);

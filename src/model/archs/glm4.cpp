@@ -7,6 +7,7 @@
 
 #include "io/checkpoint.h"
 #include "kernels/cpu/cpu.h"
+#include "model/weight_quant.h"
 
 namespace ag::model {
 
@@ -18,10 +19,10 @@ Tensor need(const io::Checkpoint& ck, const std::string& name, std::vector<int64
     auto r = ck.tensor(name, std::move(shape));
     if (!r.ok()) throw Error(r.status().code(), r.status().message());
     const DType dt = r->dtype();
-    if (dt != DType::kF32 && dt != DType::kBF16 && dt != DType::kF16) {
+    if (dt != DType::kF32 && dt != DType::kBF16 && dt != DType::kF16 && !dtype_is_quantized(dt)) {
         throw Error(ErrorCode::kUnsupported,
-                    fmt::format("tensor '{}' in {} has dtype {}; F32, F16 or BF16 expected", name,
-                                ck.file_of(name), dtype_name(dt)));
+                    fmt::format("tensor '{}' in {} has dtype {}; F32, F16, BF16, Q8_0, Q4_0 or "
+                                "Q4_K expected", name, ck.file_of(name), dtype_name(dt)));
     }
     return std::move(r).value();
 }
@@ -38,15 +39,21 @@ std::vector<float> need_f32(const io::Checkpoint& ck, const std::string& name, i
 Result<std::unique_ptr<Glm4TextModel>> Glm4TextModel::load(const io::Checkpoint& ck,
                                                            ModelConfig cfg,
                                                            const std::string& p,
-                                                           const std::string& lm_head) {
+                                                           const std::string& lm_head,
+                                                           const LoadOptions& opts) {
     try {
         auto m = std::unique_ptr<Glm4TextModel>(new Glm4TextModel());
+        // A weight matrix, quantized when opts.weight_dtype asks for it.
+        const auto mat = [&](const std::string& name, std::vector<int64_t> shape) {
+            Tensor w = need(ck, name, std::move(shape));
+            return opts.weight_dtype ? quantize_matrix(w, *opts.weight_dtype) : w;
+        };
         const TextConfig& t = cfg.text;
         const int64_t d = t.hidden_size, D = t.head_dim, F = t.intermediate_size;
         const int64_t q_out = t.n_head * D, kv_out = t.n_head_kv * D;
-        m->embed_ = need(ck, p + "embed_tokens.weight", {t.vocab_size, d});
+        m->embed_ = mat(p + "embed_tokens.weight", {t.vocab_size, d});
         if (ck.has_tensor(lm_head)) {
-            m->lm_head_ = need(ck, lm_head, {t.vocab_size, d});
+            m->lm_head_ = mat(lm_head, {t.vocab_size, d});
         } else if (t.tie_word_embeddings) {
             m->lm_head_ = m->embed_;
         } else {
@@ -56,17 +63,17 @@ Result<std::unique_ptr<Glm4TextModel>> Glm4TextModel::load(const io::Checkpoint&
         for (int64_t l = 0; l < t.n_layer; ++l) {
             const std::string lp = fmt::format("{}layers.{}.", p, l);
             Layer L;
-            L.wq = need(ck, lp + "self_attn.q_proj.weight", {q_out, d});
-            L.wk = need(ck, lp + "self_attn.k_proj.weight", {kv_out, d});
-            L.wv = need(ck, lp + "self_attn.v_proj.weight", {kv_out, d});
-            L.wo = need(ck, lp + "self_attn.o_proj.weight", {d, q_out});
+            L.wq = mat(lp + "self_attn.q_proj.weight", {q_out, d});
+            L.wk = mat(lp + "self_attn.k_proj.weight", {kv_out, d});
+            L.wv = mat(lp + "self_attn.v_proj.weight", {kv_out, d});
+            L.wo = mat(lp + "self_attn.o_proj.weight", {d, q_out});
             if (t.attention_bias) {
                 L.bq = need_f32(ck, lp + "self_attn.q_proj.bias", q_out);
                 L.bk = need_f32(ck, lp + "self_attn.k_proj.bias", kv_out);
                 L.bv = need_f32(ck, lp + "self_attn.v_proj.bias", kv_out);
             }
-            L.w_gate_up = need(ck, lp + "mlp.gate_up_proj.weight", {2 * F, d});
-            L.w_down = need(ck, lp + "mlp.down_proj.weight", {d, F});
+            L.w_gate_up = mat(lp + "mlp.gate_up_proj.weight", {2 * F, d});
+            L.w_down = mat(lp + "mlp.down_proj.weight", {d, F});
             L.norm_in = need_f32(ck, lp + "input_layernorm.weight", d);
             L.norm_post_attn_out = need_f32(ck, lp + "post_self_attn_layernorm.weight", d);
             L.norm_pre_mlp = need_f32(ck, lp + "post_attention_layernorm.weight", d);
@@ -184,7 +191,7 @@ Status Glm4TextModel::forward_batch(std::span<const SeqInput> seqs, KvStorage& k
     plan.cos.resize(sz(n * n_pairs));
     plan.sin.resize(sz(n * n_pairs));
     std::vector<float> x(sz(n * d));
-    const size_t row_bytes = sz(d) * dtype_size(embed_.dtype());
+    const size_t row_bytes = dtype_row_bytes(embed_.dtype(), d);
     for (size_t s = 0; s < seqs.size(); ++s) {
         const SeqInput& seq = seqs[s];
         const int64_t ns = static_cast<int64_t>(seq.tokens.size());

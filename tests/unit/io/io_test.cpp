@@ -91,6 +91,9 @@ double element(const Tensor& t, int64_t i) {
         case DType::kI32: return t.as<int32_t>()[i];
         case DType::kI64: return static_cast<double>(t.as<int64_t>()[i]);
         case DType::kU8: return t.as<uint8_t>()[i];
+        case DType::kQ8_0:
+        case DType::kQ4_0:
+        case DType::kQ4_K: break;  // safetensors never holds block formats
     }
     return 0;
 }

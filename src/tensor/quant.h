@@ -1,0 +1,72 @@
+// llama.cpp/GGUF block quantization formats, bit-compatible with ggml (a GGUF file written by
+// either engine is read by the other). Rows are quantized independently; a row of n elements is
+// n / block-elems consecutive blocks. These are the scalar reference (de)quantizers: the test
+// oracle and the path used by `autoglm quantize`. Fast matmuls live in kernels/.
+#pragma once
+
+#include <cstdint>
+
+#include "tensor/dtype.h"
+
+namespace ag::quant {
+
+inline constexpr int kQK8_0 = 32;
+inline constexpr int kQK4_0 = 32;
+inline constexpr int kQK_K = 256;  // K-quant super-block
+inline constexpr int kKScaleBytes = 12;
+
+// x[i] = d · qs[i]
+struct BlockQ8_0 {
+    uint16_t d;          // f16 scale
+    int8_t qs[kQK8_0];
+};
+// x[j] = d · ((qs[j] & 15) − 8), x[j + 16] = d · ((qs[j] >> 4) − 8), j < 16
+struct BlockQ4_0 {
+    uint16_t d;              // f16 scale
+    uint8_t qs[kQK4_0 / 2];
+};
+// 8 sub-blocks of 32: x = d · sc_s · q − dmin · m_s with 6-bit sc_s, m_s packed in `scales`
+// (ggml's get_scale_min_k4) and 4-bit q: bytes qs[32c..32c+31] hold sub-block 2c in the low
+// nibbles and 2c+1 in the high nibbles.
+struct BlockQ4_K {
+    uint16_t d;     // f16 super-block scale for the sub-block scales
+    uint16_t dmin;  // f16 super-block scale for the sub-block mins
+    uint8_t scales[kKScaleBytes];
+    uint8_t qs[kQK_K / 2];
+};
+// Activation format paired with Q4_K in dot products (never stored in files).
+struct BlockQ8_K {
+    float d;
+    int8_t qs[kQK_K];
+    int16_t bsums[kQK_K / 16];  // sums of qs in groups of 16
+};
+
+static_assert(sizeof(BlockQ8_0) == 34);
+static_assert(sizeof(BlockQ4_0) == 18);
+static_assert(sizeof(BlockQ4_K) == 144);
+static_assert(sizeof(BlockQ8_K) == 292);
+
+// Scale and min of sub-block j (0..7) of a Q4_K block, 6 bits each.
+inline void q4k_scale_min(int j, const uint8_t* q, uint8_t* sc, uint8_t* m) {
+    if (j < 4) {
+        *sc = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *sc = static_cast<uint8_t>((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
+        *m = static_cast<uint8_t>((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+    }
+}
+
+// Row (de)quantization for kQ8_0, kQ4_0, kQ4_K; n is a multiple of the block size.
+void quantize_row(DType t, const float* x, void* y, int64_t n);
+void dequantize_row(DType t, const void* x, float* y, int64_t n);
+
+void quantize_row_q8_0(const float* x, BlockQ8_0* y, int64_t n);
+void quantize_row_q4_0(const float* x, BlockQ4_0* y, int64_t n);
+void quantize_row_q4_k(const float* x, BlockQ4_K* y, int64_t n);
+void quantize_row_q8_k(const float* x, BlockQ8_K* y, int64_t n);
+void dequantize_row_q8_0(const BlockQ8_0* x, float* y, int64_t n);
+void dequantize_row_q4_0(const BlockQ4_0* x, float* y, int64_t n);
+void dequantize_row_q4_k(const BlockQ4_K* x, float* y, int64_t n);
+
+}  // namespace ag::quant
