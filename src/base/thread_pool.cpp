@@ -1,14 +1,44 @@
 #include "base/thread_pool.h"
 
 #include <algorithm>
-#include <atomic>
-#include <memory>
+#include <chrono>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define AG_CPU_RELAX() _mm_pause()
+#elif defined(__aarch64__)
+#define AG_CPU_RELAX() asm volatile("yield")
+#else
+#define AG_CPU_RELAX() ((void)0)
+#endif
 
 namespace ag {
 
 namespace {
+
 std::atomic<int> g_global_threads{0};
+
+// Spins until pred() holds or kSpinMicros pass; returns pred()'s last value. After the first
+// few microseconds it yields between checks, so an oversubscribed machine (more threads than
+// free cores) still lets the thread being waited for run.
+template <class Pred>
+bool spin_until(Pred pred) {
+    using Clock = std::chrono::steady_clock;
+    const auto start = Clock::now();
+    const auto yield_after = start + std::chrono::microseconds(ThreadPool::kSpinMicros / 10);
+    const auto deadline = start + std::chrono::microseconds(ThreadPool::kSpinMicros);
+    for (;;) {
+        for (int i = 0; i < 64; ++i) {
+            if (pred()) return true;
+            AG_CPU_RELAX();
+        }
+        const auto now = Clock::now();
+        if (now > deadline) return pred();
+        if (now > yield_after) std::this_thread::yield();
+    }
 }
+
+}  // namespace
 
 ThreadPool::ThreadPool(int n_threads) {
     if (n_threads <= 0) n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -17,35 +47,25 @@ ThreadPool::ThreadPool(int n_threads) {
 }
 
 ThreadPool::~ThreadPool() {
-    {
-        std::lock_guard<std::mutex> lock(mu_);
-        stop_ = true;
-    }
-    cv_work_.notify_all();
+    stop_.store(true, std::memory_order_relaxed);
+    // The bump after stop_ makes every worker (spinning or asleep) observe a change and exit.
+    generation_.fetch_add(1, std::memory_order_release);
+    generation_.notify_all();
     for (auto& t : workers_) t.join();
 }
 
 void ThreadPool::worker_loop(int index) {
-    int64_t seen = 0;
+    uint32_t seen = 0;  // the value at construction, even if a job was posted before we ran
     for (;;) {
-        const std::function<void(int64_t, int64_t)>* job;
-        int64_t n, chunk;
-        {
-            std::unique_lock<std::mutex> lock(mu_);
-            cv_work_.wait(lock, [&] { return stop_ || generation_ != seen; });
-            if (stop_) return;
-            seen = generation_;
-            job = job_;
-            n = job_n_;
-            chunk = job_chunk_;
+        if (!spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; })) {
+            generation_.wait(seen, std::memory_order_acquire);  // returns once it differs
         }
-        const int64_t begin = index * chunk;
-        const int64_t end = std::min(n, begin + chunk);
-        if (begin < end) (*job)(begin, end);
-        {
-            std::lock_guard<std::mutex> lock(mu_);
-            if (--pending_ == 0) cv_done_.notify_one();
-        }
+        seen = generation_.load(std::memory_order_acquire);
+        if (stop_.load(std::memory_order_relaxed)) return;
+        const int64_t begin = index * job_chunk_;
+        const int64_t end = std::min(job_n_, begin + job_chunk_);
+        if (begin < end) (*job_)(begin, end);
+        if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
     }
 }
 
@@ -59,19 +79,20 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
         fn(0, n);
         return;
     }
-    const int64_t chunk = (n + n_threads_ - 1) / n_threads_;
-    {
-        std::lock_guard<std::mutex> lock(mu_);
-        job_ = &fn;
-        job_n_ = n;
-        job_chunk_ = chunk;
-        pending_ = n_threads_ - 1;
-        ++generation_;
-    }
-    cv_work_.notify_all();
+    const int64_t chunk = (n + parts - 1) / parts;
+    job_ = &fn;
+    job_n_ = n;
+    job_chunk_ = chunk;
+    pending_.store(n_threads_ - 1, std::memory_order_relaxed);
+    generation_.fetch_add(1, std::memory_order_release);
+    generation_.notify_all();
     fn(0, std::min(n, chunk));
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_done_.wait(lock, [&] { return pending_ == 0; });
+    if (!spin_until([&] { return pending_.load(std::memory_order_acquire) == 0; })) {
+        for (int p = pending_.load(std::memory_order_acquire); p != 0;
+             p = pending_.load(std::memory_order_acquire)) {
+            pending_.wait(p, std::memory_order_acquire);
+        }
+    }
     job_ = nullptr;
 }
 

@@ -1,12 +1,15 @@
 // A fixed pool of worker threads for data-parallel loops. parallel_for blocks the caller, which
 // also takes a share of the work. Not re-entrant: one parallel_for at a time per pool (the engine
 // thread is the only caller).
+//
+// Decode calls parallel_for several times per layer, so a call must cost microseconds: idle
+// workers spin on the job counter for a short while (kSpinMicros) before they sleep in a futex
+// wait (std::atomic::wait), and the caller spins the same way for the workers to finish.
 #pragma once
 
-#include <condition_variable>
+#include <atomic>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -22,7 +25,8 @@ public:
 
     int n_threads() const { return n_threads_; }
 
-    // Calls fn(begin, end) on disjoint chunks covering [0, n); chunks are at least `grain` long.
+    // Calls fn(begin, end) on disjoint chunks covering [0, n); chunks are at least `grain` long
+    // (except that a range shorter than grain runs as one chunk).
     void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 
     // The process-wide pool used by kernels; created on first use.
@@ -30,20 +34,22 @@ public:
     // Sets the size of the global pool; must be called before its first use to take effect.
     static void set_global_threads(int n_threads);
 
+    // How long an idle worker (or a waiting caller) spins before it sleeps.
+    static constexpr int64_t kSpinMicros = 200;
+
 private:
     void worker_loop(int index);
 
     int n_threads_;
     std::vector<std::thread> workers_;
-    std::mutex mu_;
-    std::condition_variable cv_work_;
-    std::condition_variable cv_done_;
+    // Job description, written by the caller before `generation_` is bumped (release) and read
+    // by workers after they see the new generation (acquire).
     const std::function<void(int64_t, int64_t)>* job_ = nullptr;
     int64_t job_n_ = 0;
     int64_t job_chunk_ = 0;
-    int64_t generation_ = 0;
-    int pending_ = 0;
-    bool stop_ = false;
+    alignas(64) std::atomic<uint32_t> generation_{0};  // 32 bits: a plain futex word
+    alignas(64) std::atomic<int> pending_{0};
+    std::atomic<bool> stop_{false};
 };
 
 }  // namespace ag
