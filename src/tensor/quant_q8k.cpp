@@ -1,4 +1,7 @@
-// Q8_K: the activation format paired with Q4_K in dot products.
+// Q8_K: the activation format paired with Q4_K in dot products (never stored in files; see
+// tensor/quant.h). Per 256 values: d = amax / 127, q = round-half-to-even(x / d) in [-127, 127]
+// (the rounding SIMD converts use, so vectorised quantizers give the same bytes), bsums = sums of
+// each group of 16 quants.
 #include <algorithm>
 #include <cmath>
 
@@ -14,7 +17,8 @@ void quantize_row_q8_k(const float* x, BlockQ8_K* y, int64_t n) {
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
         y[b].d = d;
         for (int i = 0; i < kQK_K; ++i) {
-            y[b].qs[i] = static_cast<int8_t>(std::clamp(std::lround(x[i] * id), -127L, 127L));
+            const float q = std::clamp(std::nearbyint(x[i] * id), -127.0f, 127.0f);
+            y[b].qs[i] = static_cast<int8_t>(q);
         }
         for (int g = 0; g < kQK_K / 16; ++g) {
             int s = 0;

@@ -1,16 +1,32 @@
-// Portable multi-threaded CPU kernels (auto-vectorised loops; ISA-specific variants arrive with
-// the CPU-speed work). Same signatures and semantics as kernels/ref, which is their test oracle.
+// Multi-threaded CPU kernels. Same signatures and semantics as kernels/ref, which is their test
+// oracle. matmul runs on one of several ISA paths (AVX-512 VNNI, AVX2, portable scalar), chosen
+// once from CPUID; see docs/architecture.md ("CPU kernels").
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 
 #include "tensor/dtype.h"
 
 namespace ag::kernels::cpu {
 
-// y[m, n] = x[m, k] · w[n, k]ᵀ (+ bias[n]).  x, y, bias: f32; w: F32 | F16 | BF16.
+// y[m, n] = x[m, k] · w[n, k]ᵀ (+ bias[n]).  x, y, bias: f32; w: F32 | F16 | BF16 | Q8_0 | Q4_0
+// | Q4_K rows in their storage layout (for block formats k is a multiple of the block size).
+// Quantized weights: each x row is quantized once per call (as ref::matmul does) and blocks are
+// integer dot products. Row i of y is bit-identical whatever m is and whatever the other rows of
+// x hold (batch invariance), on every ISA path.
 void matmul(const float* x, int64_t m, int64_t k, const void* w, DType w_dtype, int64_t n,
             const float* bias, float* y);
+
+// The matmul ISA path in use: "avx512", "avx2" or "scalar". Chosen on first use from CPUID (the
+// best the CPU and OS support); the environment variable AG_CPU_ISA=scalar|avx2|avx512 asks for
+// another (ignored with a warning when the CPU lacks it).
+std::string_view isa_name();
+// Whether this CPU and build can run the named path.
+bool isa_available(std::string_view name);
+// Switches the path (tests, benchmarks); false, and no change, when it is not available.
+// Not thread-safe against concurrent matmul calls.
+bool set_isa(std::string_view name);
 
 // See kernels/ref/ref.h for the definitions; these split rows (tokens) across the thread pool.
 void rms_norm(const float* x, const float* w, float* y, int64_t rows, int64_t cols, float eps);

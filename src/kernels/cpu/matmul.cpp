@@ -1,46 +1,111 @@
+// matmul driver: picks the ISA path once, quantizes the activation rows (when the weights are
+// quantized) into a per-thread scratch buffer, and splits the weight rows over the thread pool.
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <string>
 #include <vector>
 
+#include "base/log.h"
 #include "base/thread_pool.h"
 #include "kernels/cpu/cpu.h"
-#include "kernels/cpu/dot.h"
+#include "kernels/cpu/isa/isa.h"
 #include "tensor/tensor.h"
 
 namespace ag::kernels::cpu {
 
 namespace {
 
-constexpr int64_t kRowBlock = 16;  // weight rows converted to f32 and reused across all x rows
+const isa::MatmulTable* table_by_name(std::string_view name) {
+    if (name == "scalar") return &isa::scalar_table();
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (name == "avx512") {
+        const bool ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+                        __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("fma") &&
+                        __builtin_cpu_supports("f16c");
+        return ok ? isa::avx512_table() : nullptr;
+    }
+    if (name == "avx2") {
+        const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                        __builtin_cpu_supports("f16c");
+        return ok ? isa::avx2_table() : nullptr;
+    }
+#endif
+    return nullptr;
+}
+
+const isa::MatmulTable* choose() {
+    if (const char* env = std::getenv("AG_CPU_ISA"); env && *env) {
+        if (const auto* t = table_by_name(env)) return t;
+        log::warn("AG_CPU_ISA={} is not available on this CPU/build; using the best path", env);
+    }
+    for (const char* n : {"avx512", "avx2"}) {
+        if (const auto* t = table_by_name(n)) return t;
+    }
+    return &isa::scalar_table();
+}
+
+const isa::MatmulTable*& active() {
+    static const isa::MatmulTable* t = choose();
+    return t;
+}
+
+// 64-byte aligned scratch for the prepared activations, reused across calls.
+uint8_t* act_scratch(size_t bytes) {
+    thread_local std::vector<uint8_t> buf;
+    if (buf.size() < bytes + 64) buf.resize(bytes + 64);
+    const auto p = reinterpret_cast<uintptr_t>(buf.data());
+    return buf.data() + ((64 - p % 64) % 64);
+}
+
+constexpr int64_t kRowGroup = 16;  // weight rows per unit of thread work
 
 }  // namespace
 
+std::string_view isa_name() { return active()->name; }
+
+bool isa_available(std::string_view name) { return table_by_name(name) != nullptr; }
+
+bool set_isa(std::string_view name) {
+    const auto* t = table_by_name(name);
+    if (!t) return false;
+    active() = t;
+    return true;
+}
+
 void matmul(const float* x, int64_t m, int64_t k, const void* w, DType w_dtype, int64_t n,
             const float* bias, float* y) {
-    const size_t row_bytes = dtype_row_bytes(w_dtype, k);
-    const int64_t n_blocks = (n + kRowBlock - 1) / kRowBlock;
-    ThreadPool::global().parallel_for(n_blocks, 1, [&](int64_t b0, int64_t b1) {
-        std::vector<float> buf;
-        if (w_dtype != DType::kF32) buf.resize(static_cast<size_t>(kRowBlock * k));
-        for (int64_t b = b0; b < b1; ++b) {
-            const int64_t j0 = b * kRowBlock;
-            const int64_t nj = std::min(kRowBlock, n - j0);
-            const uint8_t* src = static_cast<const uint8_t*>(w) + static_cast<size_t>(j0) * row_bytes;
-            const float* wf;
-            if (w_dtype == DType::kF32) {
-                wf = reinterpret_cast<const float*>(src);
-            } else {
-                convert_to_f32(w_dtype, src, buf.data(), nj * k);
-                wf = buf.data();
+    if (m <= 0 || n <= 0) return;
+    (void)dtype_row_bytes(w_dtype, k);  // checks that k is whole blocks
+    const isa::MatmulTable& t = *active();
+    ThreadPool& pool = ThreadPool::global();
+    const size_t xrb = t.act_row_bytes(w_dtype, k);
+    uint8_t* xa = nullptr;
+    if (xrb > 0) {
+        xa = act_scratch(xrb * static_cast<size_t>(m));
+        const auto prep = [&](int64_t i0, int64_t i1) {
+            for (int64_t i = i0; i < i1; ++i) {
+                t.prepare_act(w_dtype, x + i * k, k, xa + static_cast<size_t>(i) * xrb);
             }
-            for (int64_t i = 0; i < m; ++i) {
-                const float* xi = x + i * k;
-                float* yi = y + i * n + j0;
-                for (int64_t j = 0; j < nj; ++j) {
-                    yi[j] = dot_f32(xi, wf + j * k, k) + (bias ? bias[j0 + j] : 0.0f);
-                }
-            }
+        };
+        if (m * k >= (1 << 16)) {
+            pool.parallel_for(m, 1, prep);
+        } else {
+            prep(0, m);
         }
-    });
+    }
+    const int64_t groups = (n + kRowGroup - 1) / kRowGroup;
+    const auto run = [&](int64_t g0, int64_t g1) {
+        t.matmul(w_dtype, x, xa, m, k, w, n, g0 * kRowGroup, std::min(n, g1 * kRowGroup), bias, y);
+    };
+    // Tiny products are not worth waking the workers.
+    if (m * n * k < (1 << 15)) {
+        run(0, groups);
+    } else {
+        pool.parallel_for(groups, 1, run);
+    }
 }
 
 }  // namespace ag::kernels::cpu

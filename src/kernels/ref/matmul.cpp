@@ -1,13 +1,106 @@
-#include "kernels/ref/ref.h"
-
+#include <cmath>
 #include <vector>
 
+#include "kernels/ref/ref.h"
+#include "tensor/quant.h"
 #include "tensor/tensor.h"
 
 namespace ag::kernels::ref {
 
+void quantize_act_q8_0(const float* x, ActQ8_0* y, int64_t k) {
+    for (int64_t b = 0; b < k / 32; ++b, x += 32) {
+        float amax = 0.0f;
+        for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(x[i]));
+        const float d = amax / 127.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        y[b].d = d;
+        for (int i = 0; i < 32; ++i) y[b].qs[i] = static_cast<int8_t>(std::nearbyint(x[i] * id));
+    }
+}
+
+namespace {
+
+// One output element of a quantized matmul; x row already quantized.
+float dot_q8_0(const ActQ8_0* x, const quant::BlockQ8_0* w, int64_t nb) {
+    float acc = 0.0f;
+    for (int64_t b = 0; b < nb; ++b) {
+        int32_t s = 0;
+        for (int i = 0; i < 32; ++i) s += int32_t{x[b].qs[i]} * int32_t{w[b].qs[i]};
+        acc += (x[b].d * f16_to_f32(w[b].d)) * static_cast<float>(s);
+    }
+    return acc;
+}
+
+float dot_q4_0(const ActQ8_0* x, const quant::BlockQ4_0* w, int64_t nb) {
+    float acc = 0.0f;
+    for (int64_t b = 0; b < nb; ++b) {
+        int32_t s = 0;
+        for (int i = 0; i < 16; ++i) {
+            s += int32_t{x[b].qs[i]} * ((w[b].qs[i] & 15) - 8);
+            s += int32_t{x[b].qs[i + 16]} * ((w[b].qs[i] >> 4) - 8);
+        }
+        acc += (x[b].d * f16_to_f32(w[b].d)) * static_cast<float>(s);
+    }
+    return acc;
+}
+
+float dot_q4_k(const quant::BlockQ8_K* x, const quant::BlockQ4_K* w, int64_t nb) {
+    float acc = 0.0f;
+    for (int64_t b = 0; b < nb; ++b) {
+        int32_t sa = 0, sm = 0;
+        for (int s = 0; s < 8; ++s) {
+            uint8_t sc, mn;
+            quant::q4k_scale_min(s, w[b].scales, &sc, &mn);
+            const uint8_t* q = w[b].qs + 32 * (s / 2);
+            const int shift = (s % 2) * 4;
+            int32_t dot = 0;
+            for (int l = 0; l < 32; ++l) dot += int32_t{x[b].qs[32 * s + l]} * ((q[l] >> shift) & 15);
+            sa += int32_t{sc} * dot;
+            sm += int32_t{mn} * (x[b].bsums[2 * s] + x[b].bsums[2 * s + 1]);
+        }
+        acc += (x[b].d * f16_to_f32(w[b].d)) * static_cast<float>(sa);
+        acc -= (x[b].d * f16_to_f32(w[b].dmin)) * static_cast<float>(sm);
+    }
+    return acc;
+}
+
+void matmul_quant(const float* x, int64_t m, int64_t k, const void* w, DType w_dtype, int64_t n,
+                  const float* bias, float* y) {
+    const int64_t be = dtype_block_elems(w_dtype), nb = k / be;
+    const size_t row_bytes = dtype_row_bytes(w_dtype, k);
+    const auto* wb = static_cast<const uint8_t*>(w);
+    std::vector<ActQ8_0> xa(static_cast<size_t>(w_dtype == DType::kQ4_K ? 0 : nb));
+    std::vector<quant::BlockQ8_K> xk(static_cast<size_t>(w_dtype == DType::kQ4_K ? nb : 0));
+    for (int64_t i = 0; i < m; ++i) {
+        if (w_dtype == DType::kQ4_K) {
+            quant::quantize_row_q8_k(x + i * k, xk.data(), k);
+        } else {
+            quantize_act_q8_0(x + i * k, xa.data(), k);
+        }
+        for (int64_t j = 0; j < n; ++j) {
+            const void* wr = wb + static_cast<size_t>(j) * row_bytes;
+            float acc = 0.0f;
+            switch (w_dtype) {
+                case DType::kQ8_0:
+                    acc = dot_q8_0(xa.data(), static_cast<const quant::BlockQ8_0*>(wr), nb);
+                    break;
+                case DType::kQ4_0:
+                    acc = dot_q4_0(xa.data(), static_cast<const quant::BlockQ4_0*>(wr), nb);
+                    break;
+                default:
+                    acc = dot_q4_k(xk.data(), static_cast<const quant::BlockQ4_K*>(wr), nb);
+                    break;
+            }
+            y[i * n + j] = acc + (bias ? bias[j] : 0.0f);
+        }
+    }
+}
+
+}  // namespace
+
 void matmul(const float* x, int64_t m, int64_t k, const void* w, DType w_dtype, int64_t n,
             const float* bias, float* y) {
+    if (dtype_is_quantized(w_dtype)) return matmul_quant(x, m, k, w, w_dtype, n, bias, y);
     std::vector<float> row(static_cast<size_t>(k));
     const size_t row_bytes = dtype_row_bytes(w_dtype, k);
     for (int64_t j = 0; j < n; ++j) {

@@ -8,9 +8,22 @@
 
 namespace ag::kernels::ref {
 
-// y[m, n] = x[m, k] · w[n, k]ᵀ (+ bias[n]).  x, y, bias: f32; w: F32 | F16 | BF16.
+// y[m, n] = x[m, k] · w[n, k]ᵀ (+ bias[n]).  x, y, bias: f32; w: F32 | F16 | BF16 (widened to
+// f32, f32 products summed in order) or Q8_0 | Q4_0 | Q4_K rows (k a multiple of the block size).
+// Quantized weights use integer block dot products, as llama.cpp does: each x row is quantized
+// once (ActQ8_0 for Q8_0/Q4_0, quant::BlockQ8_K for Q4_K), a block contributes
+// (d_x · d_w) · Σ q_x·q_w (exact int32) to an f32 accumulator, blocks in order; for Q4_K a
+// super-block adds (d_x·d)·Σ_s sc_s·Σ q_x·q_w − (d_x·dmin)·Σ_s m_s·Σ q_x.
 void matmul(const float* x, int64_t m, int64_t k, const void* w, DType w_dtype, int64_t n,
             const float* bias, float* y);
+
+// Activation block for Q8_0/Q4_0 weights: d = amax / 127 over 32 values, q = round-half-to-even
+// (x / d) (what SIMD converts do, so every kernel path produces the same bytes).
+struct ActQ8_0 {
+    float d;
+    int8_t qs[32];
+};
+void quantize_act_q8_0(const float* x, ActQ8_0* y, int64_t k);
 
 // y[r, :] = w ⊙ (x[r, :] / sqrt(mean(x[r, :]²) + eps)).  x, y: [rows, cols]; w: [cols].
 void rms_norm(const float* x, const float* w, float* y, int64_t rows, int64_t cols, float eps);

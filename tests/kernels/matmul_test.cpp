@@ -1,0 +1,273 @@
+// matmul on every ISA path this CPU has, against kernels::ref, for every weight format, on shapes
+// with odd m/n tails; batch invariance; the activation quantizers.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu/cpu.h"
+#include "kernels/ref/ref.h"
+#include "tensor/dtype.h"
+#include "tensor/quant.h"
+#include "tensor/tensor.h"
+
+namespace ag::kernels {
+namespace {
+
+std::vector<float> randn(size_t n, std::mt19937& rng, float scale = 1.0f) {
+    std::normal_distribution<float> d(0.0f, scale);
+    std::vector<float> v(n);
+    for (auto& x : v) x = d(rng);
+    return v;
+}
+
+// A random [n, k] weight matrix in dtype dt (bytes) and its f32 value.
+struct Weights {
+    std::vector<uint8_t> bytes;
+    std::vector<float> f32;
+};
+
+Weights make_weights(DType dt, int64_t n, int64_t k, std::mt19937& rng) {
+    Weights w;
+    auto f = randn(static_cast<size_t>(n * k), rng, 0.5f);
+    const size_t rb = dtype_row_bytes(dt, k);
+    w.bytes.resize(rb * static_cast<size_t>(n));
+    w.f32.resize(f.size());
+    if (dt == DType::kQ4_K) {
+        // Any bytes are a valid Q4_K block: random 6-bit scales/mins and nibbles, small d/dmin.
+        std::uniform_int_distribution<int> byte(0, 255);
+        std::uniform_real_distribution<float> sc(0.001f, 0.02f);
+        for (int64_t b = 0; b < n * k / quant::kQK_K; ++b) {
+            quant::BlockQ4_K blk;
+            blk.d = f32_to_f16(sc(rng));
+            blk.dmin = f32_to_f16(sc(rng));
+            for (auto& s : blk.scales) s = static_cast<uint8_t>(byte(rng));
+            for (auto& q : blk.qs) q = static_cast<uint8_t>(byte(rng));
+            std::memcpy(w.bytes.data() + static_cast<size_t>(b) * sizeof blk, &blk, sizeof blk);
+        }
+    } else if (dtype_is_quantized(dt)) {
+        for (int64_t j = 0; j < n; ++j) {
+            quant::quantize_row(dt, f.data() + j * k, w.bytes.data() + static_cast<size_t>(j) * rb, k);
+        }
+    } else if (dt == DType::kF32) {
+        std::memcpy(w.bytes.data(), f.data(), w.bytes.size());
+    } else {
+        auto* h = reinterpret_cast<uint16_t*>(w.bytes.data());
+        for (size_t i = 0; i < f.size(); ++i) h[i] = dt == DType::kBF16 ? f32_to_bf16(f[i]) : f32_to_f16(f[i]);
+    }
+    for (int64_t j = 0; j < n; ++j) {
+        const uint8_t* row = w.bytes.data() + static_cast<size_t>(j) * rb;
+        if (dtype_is_quantized(dt)) {
+            quant::dequantize_row(dt, row, w.f32.data() + j * k, k);
+        } else {
+            convert_to_f32(dt, row, w.f32.data() + j * k, k);
+        }
+    }
+    return w;
+}
+
+std::vector<int64_t> ks_for(DType dt) {
+    switch (dt) {
+        case DType::kQ4_K: return {256, 768, 2048};
+        case DType::kQ8_0:
+        case DType::kQ4_0: return {32, 96, 160, 512, 2080};
+        default: return {7, 16, 33, 129, 520};
+    }
+}
+
+const DType kAllDtypes[] = {DType::kF32, DType::kF16, DType::kBF16,
+                            DType::kQ8_0, DType::kQ4_0, DType::kQ4_K};
+
+// Restores the ISA chosen at start-up when a test ends.
+class IsaTest : public ::testing::TestWithParam<const char*> {
+protected:
+    void SetUp() override {
+        saved_ = std::string(cpu::isa_name());
+        if (!cpu::isa_available(GetParam())) GTEST_SKIP() << GetParam() << " not available on this CPU";
+        ASSERT_TRUE(cpu::set_isa(GetParam()));
+    }
+    void TearDown() override { cpu::set_isa(saved_); }
+    std::string saved_;
+};
+
+TEST_P(IsaTest, MatmulMatchesRef) {
+    std::mt19937 rng(7);
+    const bool scalar = std::string(GetParam()) == "scalar";
+    for (DType dt : kAllDtypes) {
+        for (int64_t k : ks_for(dt)) {
+            for (auto [m, n] : {std::pair<int64_t, int64_t>{1, 1}, {1, 37}, {2, 5}, {3, 17}, {4, 8},
+                                {5, 33}, {8, 19}, {13, 7}, {70, 21}}) {
+                const Weights w = make_weights(dt, n, k, rng);
+                const auto x = randn(static_cast<size_t>(m * k), rng);
+                const auto bias = randn(static_cast<size_t>(n), rng);
+                const float* b = (m + n) % 2 ? bias.data() : nullptr;
+                std::vector<float> y0(static_cast<size_t>(m * n)), y1(y0.size(), NAN);
+                ref::matmul(x.data(), m, k, w.bytes.data(), dt, n, b, y0.data());
+                cpu::matmul(x.data(), m, k, w.bytes.data(), dt, n, b, y1.data());
+                for (int64_t i = 0; i < m; ++i) {
+                    for (int64_t j = 0; j < n; ++j) {
+                        // Scale of the sum: Σ|x·w| over the row (rounding differs only by order).
+                        double mag = 1.0;
+                        for (int64_t t = 0; t < k; ++t) mag += std::fabs(x[i * k + t] * w.f32[j * k + t]);
+                        const float a = y0[i * n + j], c = y1[i * n + j];
+                        if (scalar && dtype_is_quantized(dt)) {
+                            ASSERT_EQ(a, c) << dtype_name(dt) << " m=" << m << " n=" << n << " k=" << k;
+                        } else {
+                            // Quantized paths see the same quants as ref (a single quant off by
+                            // one would exceed this) and differ only in f32 summation order.
+                            const double tol = dt == DType::kQ4_K   ? 4e-6 * mag + 1e-4
+                                               : dtype_is_quantized(dt) ? 2e-6 * mag
+                                                                        : 2e-5 * mag;
+                            ASSERT_NEAR(a, c, tol)
+                                << GetParam() << " " << dtype_name(dt) << " m=" << m << " n=" << n
+                                << " k=" << k << " at " << i << "," << j;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+TEST_P(IsaTest, QuantizedMatmulIsCloseToFloat) {
+    // The quantized path's answer vs the exact product of x and the dequantized weights: the
+    // activation quantization error only (guards against a kernel and ref agreeing on garbage).
+    std::mt19937 rng(11);
+    for (DType dt : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K}) {
+        const int64_t m = 3, n = 9, k = 512;
+        const Weights w = make_weights(dt, n, k, rng);
+        const auto x = randn(static_cast<size_t>(m * k), rng);
+        std::vector<float> y(static_cast<size_t>(m * n)), yf(y.size());
+        cpu::matmul(x.data(), m, k, w.bytes.data(), dt, n, nullptr, y.data());
+        ref::matmul(x.data(), m, k, w.f32.data(), DType::kF32, n, nullptr, yf.data());
+        // Hard bound: each x value is off by at most half its block's step d = amax / 127.
+        const int64_t qb = dt == DType::kQ4_K ? 256 : 32;
+        for (int64_t i = 0; i < m; ++i) {
+            for (int64_t j = 0; j < n; ++j) {
+                double bound = 1e-3;
+                for (int64_t b0 = 0; b0 < k; b0 += qb) {
+                    float amax = 0.0f;
+                    for (int64_t t = b0; t < b0 + qb; ++t) amax = std::max(amax, std::fabs(x[i * k + t]));
+                    for (int64_t t = b0; t < b0 + qb; ++t) bound += std::fabs(w.f32[j * k + t]) * amax / 127.0f * 0.5f;
+                }
+                EXPECT_NEAR(y[i * n + j], yf[i * n + j], bound) << dtype_name(dt) << " " << i << "," << j;
+            }
+        }
+    }
+}
+
+TEST_P(IsaTest, BatchInvariance) {
+    // Row i of the output is bit-identical whether it is computed alone, in a batch of any size,
+    // or next to other rows.
+    std::mt19937 rng(3);
+    for (DType dt : kAllDtypes) {
+        const int64_t k = dt == DType::kQ4_K ? 512 : 160, n = 29, m = 37;
+        const Weights w = make_weights(dt, n, k, rng);
+        const auto x = randn(static_cast<size_t>(m * k), rng);
+        const auto bias = randn(static_cast<size_t>(n), rng);
+        std::vector<float> full(static_cast<size_t>(m * n));
+        cpu::matmul(x.data(), m, k, w.bytes.data(), dt, n, bias.data(), full.data());
+        std::vector<float> one(static_cast<size_t>(n));
+        for (int64_t i = 0; i < m; ++i) {
+            cpu::matmul(x.data() + i * k, 1, k, w.bytes.data(), dt, n, bias.data(), one.data());
+            ASSERT_EQ(0, std::memcmp(one.data(), full.data() + i * n, one.size() * 4))
+                << GetParam() << " " << dtype_name(dt) << " row " << i << " alone";
+        }
+        // Sub-batches of different sizes and with the rows reordered and mixed with new rows.
+        for (int64_t mb : {2, 3, 5, 8, 9, 16}) {
+            std::vector<int64_t> pick(static_cast<size_t>(mb));
+            std::uniform_int_distribution<int64_t> any(0, m - 1);
+            for (auto& p : pick) p = any(rng);
+            std::vector<float> xb(static_cast<size_t>(mb * k)), yb(static_cast<size_t>(mb * n));
+            for (int64_t r = 0; r < mb; ++r) {
+                std::copy_n(x.begin() + pick[static_cast<size_t>(r)] * k, k, xb.begin() + r * k);
+            }
+            cpu::matmul(xb.data(), mb, k, w.bytes.data(), dt, n, bias.data(), yb.data());
+            for (int64_t r = 0; r < mb; ++r) {
+                ASSERT_EQ(0, std::memcmp(yb.data() + r * n, full.data() + pick[static_cast<size_t>(r)] * n,
+                                         static_cast<size_t>(n) * 4))
+                    << GetParam() << " " << dtype_name(dt) << " batch " << mb << " row " << r;
+            }
+        }
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Isa, IsaTest, ::testing::Values("scalar", "avx2", "avx512"),
+                         [](const auto& p) { return std::string(p.param); });
+
+TEST(KernelsDispatch, NamesAndOverride) {
+    const std::string start(cpu::isa_name());
+    EXPECT_TRUE(start == "scalar" || start == "avx2" || start == "avx512") << start;
+    EXPECT_TRUE(cpu::isa_available("scalar"));
+    EXPECT_FALSE(cpu::isa_available("sse9"));
+    EXPECT_FALSE(cpu::set_isa("sse9"));
+    EXPECT_EQ(cpu::isa_name(), start);
+    ASSERT_TRUE(cpu::set_isa("scalar"));
+    EXPECT_EQ(cpu::isa_name(), "scalar");
+    ASSERT_TRUE(cpu::set_isa(start));
+#if defined(__x86_64__)
+    // On x86-64 the start-up choice is the best path the CPU has (unless AG_CPU_ISA says otherwise).
+    if (!std::getenv("AG_CPU_ISA")) {
+        const char* best = cpu::isa_available("avx512") ? "avx512" : cpu::isa_available("avx2") ? "avx2" : "scalar";
+        EXPECT_EQ(start, best);
+    }
+#endif
+}
+
+TEST(ActivationQuant, Q8KRoundTrip) {
+    std::mt19937 rng(5);
+    auto x = randn(1024, rng, 3.0f);
+    x[17] = 0.0f;
+    std::fill(x.begin() + 768, x.end(), 0.0f);  // an all-zero block
+    std::vector<quant::BlockQ8_K> q(4);
+    quant::quantize_row_q8_k(x.data(), q.data(), 1024);
+    for (int b = 0; b < 4; ++b) {
+        float amax = 0.0f;
+        for (int i = 0; i < 256; ++i) amax = std::max(amax, std::fabs(x[b * 256 + i]));
+        EXPECT_FLOAT_EQ(q[b].d, amax / 127.0f);
+        int peak = 0;
+        for (int i = 0; i < 256; ++i) {
+            const float v = x[b * 256 + i];
+            EXPECT_LE(std::fabs(q[b].d * q[b].qs[i] - v), q[b].d * 0.5f + 1e-6f) << b << " " << i;
+            peak = std::max(peak, std::abs(int{q[b].qs[i]}));
+        }
+        EXPECT_EQ(peak, amax > 0 ? 127 : 0);
+        for (int g = 0; g < 16; ++g) {
+            int s = 0;
+            for (int i = 0; i < 16; ++i) s += q[b].qs[g * 16 + i];
+            EXPECT_EQ(q[b].bsums[g], s);
+        }
+    }
+    EXPECT_EQ(q[3].d, 0.0f);
+}
+
+TEST(ActivationQuant, Q8_0RoundTripAndTiesToEven) {
+    std::mt19937 rng(6);
+    auto x = randn(96, rng);
+    // A block whose max is 127: exact quants, and 0.5 / 2.5 / -1.5 ties round to even.
+    for (int i = 64; i < 96; ++i) x[static_cast<size_t>(i)] = static_cast<float>(i - 80);
+    x[64] = 127.0f;
+    x[65] = 0.5f;
+    x[66] = 2.5f;
+    x[67] = -1.5f;
+    std::vector<ref::ActQ8_0> q(3);
+    ref::quantize_act_q8_0(x.data(), q.data(), 96);
+    for (int b = 0; b < 2; ++b) {
+        for (int i = 0; i < 32; ++i) {
+            EXPECT_LE(std::fabs(q[b].d * q[b].qs[i] - x[b * 32 + i]), q[b].d * 0.5f + 1e-6f);
+        }
+    }
+    EXPECT_EQ(q[2].d, 1.0f);
+    EXPECT_EQ(q[2].qs[0], 127);
+    EXPECT_EQ(q[2].qs[1], 0);
+    EXPECT_EQ(q[2].qs[2], 2);
+    EXPECT_EQ(q[2].qs[3], -2);
+    EXPECT_EQ(q[2].qs[4], 4 + 64 - 80);
+}
+
+}  // namespace
+}  // namespace ag::kernels
