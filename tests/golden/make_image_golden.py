@@ -86,6 +86,10 @@ def make_images():
     imgs.append(("grey_jpeg_66x50", "jpg", ui_like(50, 66, 16, "L"), {"quality": 90}, MAX_PIXELS))
     imgs.append(("cmyk_48x40", "jpg", ui_like(40, 48, 17).convert("CMYK"), {"quality": 90}, MAX_PIXELS))
     imgs.append(("lossless_70x90", "webp", ui_like(90, 70, 15), {"lossless": True}, MAX_PIXELS))
+    lossy = ui_like(64, 80, 18).convert("RGBA")
+    la = np.array(lossy)
+    la[..., 3] = (np.arange(80)[None, :] * 3).astype(np.uint8)
+    imgs.append(("lossy_alpha_80x64", "webp", Image.fromarray(la, "RGBA"), {"quality": 80}, MAX_PIXELS))
     return imgs
 
 
