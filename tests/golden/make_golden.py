@@ -256,67 +256,101 @@ def load(cls, path: Path, dtype):
 
 
 # ----------------------------------------------------------------------------------------------
-# Image case (GLM-4.1V only): one image of grid [1, 4, 4] (-> 4 merged tokens)
+# Image cases (GLM-4.1V only)
 # ----------------------------------------------------------------------------------------------
 
+# Patch grids (t, h, w) per case; the position table of the tiny ViT is 4x4 (image_size 56 / 14), so
+# these exercise identity (4x4), up-sampling (6x8, 4x10, 6x4) and down-sampling (2x2) of the
+# bicubic position-embedding resampling. The last case has two images in one prompt.
+IMAGE_CASES = [
+    [[1, 4, 4]],
+    [[1, 6, 8]],
+    [[1, 4, 10]],
+    [[1, 2, 2], [1, 6, 4]],
+]
 
-def image_case(model, cfg, rng: np.random.Generator, out_dir: Path) -> dict:
-    grid = [1, 4, 4]
+
+def image_case(model, native, cfg, rng: np.random.Generator, out_dir: Path, idx: int, grids) -> dict:
+    """One prompt: 4 text ids, then per image <|begin_of_image|> + N placeholders + <|end_of_image|> +
+    2-3 text ids. Pixel values are random in the normalised range. Text ids are redrawn until the 8-token
+    greedy continuation is robust (margin >= MIN_MARGIN, generate() == cache-free loop, no placeholder
+    ids generated)."""
     v = cfg.vision_config
+    merge = v.spatial_merge_size
     patch_dim = v.in_channels * v.temporal_patch_size * v.patch_size * v.patch_size
-    n_patches = grid[0] * grid[1] * grid[2]
-    n_tok = n_patches // (v.spatial_merge_size ** 2)
+    n_patches = [g[0] * g[1] * g[2] for g in grids]
+    n_toks = [n // (merge ** 2) for n in n_patches]
     # values in the normalised-pixel range
-    pix = torch.from_numpy(rng.uniform(-1.8, 2.1, size=(n_patches, patch_dim)).astype(np.float32))
-    pre = [int(t) for t in rng.integers(0, 300, size=4)]
-    post = [int(t) for t in rng.integers(0, 300, size=3)]
-    ids = pre + [cfg.image_start_token_id] + [cfg.image_token_id] * n_tok + [cfg.image_end_token_id] + post
-    x = torch.tensor([ids], dtype=torch.long)
-    tt = (x == cfg.image_token_id).int()
-    thw = torch.tensor([grid], dtype=torch.long)
+    pix = torch.from_numpy(rng.uniform(-1.8, 2.1, size=(sum(n_patches), patch_dim)).astype(np.float32))
+    thw = torch.tensor(grids, dtype=torch.long)
+    forbidden = {cfg.image_token_id, cfg.video_token_id}
+    gcfg = GenerationConfig(do_sample=False, max_new_tokens=8, min_new_tokens=8, eos_token_id=None, pad_token_id=0)
     with torch.no_grad():
-        pos, delta = model.model.get_rope_index(x, mm_token_type_ids=tt, image_grid_thw=thw)
         feats = model.model.get_image_features(pix, thw, return_dict=True).pooler_output
         feats = torch.cat(list(feats), dim=0) if isinstance(feats, (list, tuple)) else feats
+        feats_native = None
+        if native is not model:
+            fn = native.model.get_image_features(pix.to(native.dtype), thw, return_dict=True).pooler_output
+            feats_native = torch.cat(list(fn), dim=0) if isinstance(fn, (list, tuple)) else fn
+        for attempt in range(200):
+            ids = [int(t) for t in rng.integers(0, 300, size=4)]
+            for k in range(len(grids)):
+                ids += [cfg.image_start_token_id] + [cfg.image_token_id] * n_toks[k] + [cfg.image_end_token_id]
+                ids += [int(t) for t in rng.integers(0, 300, size=3 - (k % 2))]
+            x = torch.tensor([ids], dtype=torch.long)
+            tt = (x == cfg.image_token_id).int()
+            model.model.rope_deltas = None
+            gen = model.generate(input_ids=x, attention_mask=torch.ones_like(x), pixel_values=pix.to(model.dtype),
+                                 image_grid_thw=thw, mm_token_type_ids=tt, generation_config=gcfg)
+            model.model.rope_deltas = None
+            greedy8 = gen[0, len(ids):].tolist()
+            # cache-free cross-check of the 8 greedy tokens (3-D positions recomputed each step)
+            seq, margin = list(ids), float("inf")
+            for _ in range(8):
+                xs = torch.tensor([seq], dtype=torch.long)
+                lg = model(input_ids=xs, pixel_values=pix.to(model.dtype), image_grid_thw=thw,
+                           mm_token_type_ids=(xs == cfg.image_token_id).int(), use_cache=False).logits[0, -1]
+                model.model.rope_deltas = None
+                top2 = torch.topk(lg.float(), 2)
+                margin = min(margin, float(top2.values[0] - top2.values[1]))
+                seq.append(int(top2.indices[0]))
+            if seq[len(ids):] == greedy8 and margin >= MIN_MARGIN and not (set(greedy8) & forbidden):
+                break
+        else:
+            raise RuntimeError(f"image case {idx}: no robust prompt found")
+        pos, delta = model.model.get_rope_index(x, mm_token_type_ids=tt, image_grid_thw=thw)
         model.model.rope_deltas = None
         out = model(input_ids=x, pixel_values=pix.to(model.dtype), image_grid_thw=thw, mm_token_type_ids=tt,
                     use_cache=False)
         model.model.rope_deltas = None
-        gen = model.generate(input_ids=x, attention_mask=torch.ones_like(x), pixel_values=pix.to(model.dtype),
-                             image_grid_thw=thw, mm_token_type_ids=tt,
-                             generation_config=GenerationConfig(do_sample=False, max_new_tokens=8, min_new_tokens=8,
-                                                                eos_token_id=None, pad_token_id=0))
-        model.model.rope_deltas = None
-        # cache-free cross-check of the 8 greedy tokens (3-D positions recomputed each step)
-        seq, margin = list(ids), float("inf")
-        for _ in range(8):
-            xs = torch.tensor([seq], dtype=torch.long)
-            lg = model(input_ids=xs, pixel_values=pix.to(model.dtype), image_grid_thw=thw,
-                       mm_token_type_ids=(xs == cfg.image_token_id).int(), use_cache=False).logits[0, -1]
-            model.model.rope_deltas = None
-            top2 = torch.topk(lg.float(), 2)
-            margin = min(margin, float(top2.values[0] - top2.values[1]))
-            seq.append(int(top2.indices[0]))
-    greedy8 = gen[0, len(ids):].tolist()
-    if seq[len(ids):] != greedy8:
-        print(f"  WARNING image case: generate {greedy8} != cache-free {seq[len(ids):]}", file=sys.stderr)
-    write_f32(out_dir / "image0_pixel_values.f32", pix.numpy())
-    write_f32(out_dir / "image0_features.f32", feats.float().numpy())
-    write_f32(out_dir / "image0_logits_f32.f32", out.logits[0].float().numpy())
-    return dict(
+    assert feats.shape[0] == sum(n_toks), (feats.shape, n_toks)
+    pre = f"image{idx}"
+    write_f32(out_dir / f"{pre}_pixel_values.f32", pix.numpy())
+    write_f32(out_dir / f"{pre}_features.f32", feats.float().numpy())
+    write_f32(out_dir / f"{pre}_logits_f32.f32", out.logits[0].float().numpy())
+    case = dict(
         ids=ids,
-        image_grid_thw=[grid],
-        pixel_values_file="image0_pixel_values.f32",
+        image_grid_thw=[list(g) for g in grids],
+        pixel_values_file=f"{pre}_pixel_values.f32",
         pixel_values_shape=list(pix.shape),
-        image_features_file="image0_features.f32",
+        image_features_file=f"{pre}_features.f32",
         image_features_shape=list(feats.shape),
         position_ids=pos[:, 0, :].tolist(),
         rope_delta=int(delta.reshape(-1)[0]),
-        logits_f32_file="image0_logits_f32.f32",
+        logits_f32_file=f"{pre}_logits_f32.f32",
         logits_shape=[len(ids), int(out.logits.shape[-1])],
         greedy8=greedy8,
         greedy8_min_margin_f32=round(margin, 6),
+        prompt_draws=attempt + 1,
     )
+    if feats_native is not None:
+        write_f32(out_dir / f"{pre}_features_native.f32", feats_native.float().numpy())
+        case["image_features_native_file"] = f"{pre}_features_native.f32"
+        case["features_native_vs_f32_max_abs_diff"] = float((feats_native.float() - feats.float()).abs().max())
+    case["features_f32_std"] = float(feats.float().std())
+    print(f"  image case {idx} grids={grids} len={len(ids)} draws={attempt + 1} margin={margin:.4f} "
+          f"delta={case['rope_delta']} greedy8={greedy8}")
+    return case
 
 
 # ----------------------------------------------------------------------------------------------
@@ -426,7 +460,9 @@ def make_model(name: str, spec: dict, root: Path) -> dict:
         ),
     )
     if isinstance(native, Glm4vForConditionalGeneration):
-        golden["image_cases"] = [image_case(f32, f32.config, np.random.default_rng(seed + 7), out_dir)]
+        img_rng = np.random.default_rng(seed + 7)
+        golden["image_cases"] = [image_case(f32, native, f32.config, img_rng, out_dir, i, grids)
+                                 for i, grids in enumerate(IMAGE_CASES)]
     (out_dir / "golden.json").write_text(json.dumps(golden, indent=1) + "\n")
     for f in out_dir.iterdir():
         f.chmod(0o644)

@@ -124,6 +124,21 @@ Status Glm4TextModel::validate(std::span<const SeqInput> seqs, const KvStorage& 
                               fmt::format("token id {} is out of range [0, {})", id, t.vocab_size));
             }
         }
+        if (!s.embed_rows.empty()) {
+            const auto rows = static_cast<int64_t>(s.embeds.size()) / t.hidden_size;
+            if (s.embed_rows.size() != static_cast<size_t>(n) ||
+                s.embeds.size() != static_cast<size_t>(rows * t.hidden_size)) {
+                return Status(ErrorCode::kInvalidArgument,
+                              "forward: embed_rows must have one entry per token and embeds "
+                              "whole rows of hidden_size");
+            }
+            for (int32_t r : s.embed_rows) {
+                if (r < -1 || r >= rows) {
+                    return Status(ErrorCode::kInvalidArgument,
+                                  fmt::format("forward: embed row {} out of range [-1, {})", r, rows));
+                }
+            }
+        }
     }
     return {};
 }
@@ -200,9 +215,15 @@ Status Glm4TextModel::forward_batch(std::span<const SeqInput> seqs, KvStorage& k
             const int64_t j = seq.n_past + i;  // index in the sequence
             plan.slot[sz(row)] = static_cast<int64_t>(seq.block_table[sz(j / kv.block_size())]) *
                                      kv.block_size() + j % kv.block_size();
-            convert_to_f32(embed_.dtype(),
-                           static_cast<const uint8_t*>(embed_.data()) + sz(seq.tokens[sz(i)]) * row_bytes,
-                           x.data() + row * d, d);
+            const int32_t over = seq.embed_rows.empty() ? -1 : seq.embed_rows[sz(i)];
+            if (over >= 0) {  // image feature replaces the placeholder's embedding
+                std::copy_n(seq.embeds.data() + static_cast<int64_t>(over) * d, d, x.data() + row * d);
+            } else {
+                convert_to_f32(embed_.dtype(),
+                               static_cast<const uint8_t*>(embed_.data()) +
+                                   sz(seq.tokens[sz(i)]) * row_bytes,
+                               x.data() + row * d, d);
+            }
             // Pair p rotates by the position on its M-RoPE axis (t, h, w sections).
             int64_t p = 0;
             for (size_t axis = 0; axis < t.mrope_section.size(); ++axis) {
