@@ -7,9 +7,8 @@
 // (batch invariance); decode (m = 1) and prefill share the code.
 //
 // Quantized weights (integer dot products, vpdpbusd: unsigned 8-bit × signed 8-bit → int32):
-//   Q8_0 · Q8_0-activations: the activation is the unsigned side (x + 128) and
-//     −128·Σw (per 4-byte lane, computed once per weight block) is the starting value.
-//   Q4_0: the 4-bit weights (0..15) are the unsigned side; −8·Σx per lane comes prepared with x.
+//   Q8_0 / Q4_0 · Q8_0-activations: the weights are the unsigned side (w + 128, resp. the
+//     nibbles), x the signed side; −128·Σx (resp. −8·Σx) per lane comes prepared with x.
 //   Q4_K · Q8_K: nibbles unsigned; per-sub-block 6-bit scales applied to the int32 lanes with
 //     vpdpwssd, the mins term from the Q8_K group sums with vpmaddwd.
 // A pair of 32-blocks fills one 512-bit register, so per block pair and output element the cost
@@ -99,12 +98,25 @@ struct FloatKernel {
 
 // ---------------------------------------------------------------- Q8_0 / Q4_0 weights
 
-// Prepared activation record per pair of 32-blocks (64 values), 64-byte aligned:
-//   [0, 64)    quants: x + 128 as u8 for Q8_0 weights, x as s8 for Q4_0 weights
-//   [64, 128)  int32 × 16: −8 · (sum of the 4 quants of each lane) (Q4_0 only)
-//   [128, 192) f32 × 16: d of the first block in lanes 0-7, of the second in lanes 8-15
-// An odd block count leaves the second half of the last record zero.
+// Both formats put the weights on the unsigned side of vpdpbusd (Q4_0: the nibbles 0..15; Q8_0:
+// w + 128) and the activations on the signed side; the offset (−8·Σx resp. −128·Σx per 4-byte
+// lane) comes prepared with x and is the starting value of the integer dot product.
+//
+// A block pair (64 values) fills one register in the order [b0[0:16], b1[0:16], b0[16:32],
+// b1[16:32]] (128-bit chunks): that is what Q4_0's nibble layout unpacks to with one masked
+// broadcast and one shift, and int32 lanes 0-3 and 8-11 then belong to block 0, lanes 4-7 and
+// 12-15 to block 1, so a scale vector is a broadcast of [d0 ×4, d1 ×4].
+//
+// Prepared activation record per block pair, 64-byte aligned:
+//   [0, 64)    quants (s8) in the order above
+//   [64, 128)  int32 × 16: −Z · (sum of each lane's 4 quants), Z = 8 (Q4_0) or 128 (Q8_0)
+//   [128, 192) f32 × 16: [d0 ×4, d1 ×4, d0 ×4, d1 ×4]
+// An odd block count leaves the second block of the last record zero.
 constexpr size_t kPairBytes = 192;
+
+inline __m512i chunk_order(__m512i natural) {  // [b0lo, b0hi, b1lo, b1hi] → [b0lo, b1lo, b0hi, b1hi]
+    return _mm512_shuffle_i64x2(natural, natural, _MM_SHUFFLE(3, 1, 2, 0));
+}
 
 void prepare_q8_0_act(DType wt, const float* x, int64_t k, uint8_t* out) {
     const int64_t nb = k / 32, np = (nb + 1) / 2;
@@ -132,49 +144,64 @@ void prepare_q8_0_act(DType wt, const float* x, int64_t k, uint8_t* out) {
             _mm256_store_si256(reinterpret_cast<__m256i*>(rec + 32 * h), qb);
             d2[h] = d;
         }
-        __m512i q = _mm512_load_si512(rec);
-        __m512i corr = _mm512_setzero_si512();
-        if (wt == DType::kQ4_0) {
-            const __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(1), q);
-            corr = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(s, 3));
-        } else {
-            q = _mm512_xor_si512(q, _mm512_set1_epi8(static_cast<char>(0x80)));
-            _mm512_store_si512(rec, q);
-        }
+        const __m512i q = chunk_order(_mm512_load_si512(rec));
+        _mm512_store_si512(rec, q);
+        const __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(1), q);
+        const __m512i corr = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                              _mm512_slli_epi32(s, wt == DType::kQ4_0 ? 3 : 7));
         _mm512_store_si512(rec + 64, corr);
-        _mm512_store_ps(rec + 128, _mm512_insertf32x8(_mm512_set1_ps(d2[0]), _mm256_set1_ps(d2[1]), 1));
+        const __m256 dd = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_set1_ps(d2[0])), _mm_set1_ps(d2[1]), 1);
+        _mm512_store_ps(rec + 128, _mm512_insertf32x8(_mm512_castps256_ps512(dd), dd, 1));
     }
 }
 
 template <DType WT>
 struct Q8Kernel {  // Q8_0 and Q4_0 weights
+    static constexpr int64_t kBlockBytes = WT == DType::kQ8_0 ? 34 : 18;
+    static constexpr int64_t kSegPairs = 64;  // weight scales are unpacked this many pairs ahead
+
     template <int R>
     static constexpr int cols() { return 4; }
 
-    // Weight block pair p of one row: quants (s8 for Q8_0, u8 nibbles for Q4_0), the Q8_0 lane
-    // correction, and the two scales.
-    static inline void load_pair(const uint8_t* row, int64_t p, bool tail, __m512i& q,
-                                 __m512i& negc, __m512& d) {
-        const __m512i zero = _mm512_setzero_si512();
+    // Scales of pairs [p0, p0 + np) of one row as [d0 ×4, d1 ×4] per pair (8 floats); blocks
+    // past the row's end get 0.
+    static inline void unpack_scales(const uint8_t* row, int64_t nb, int64_t p0, int64_t np, float* out) {
+        const __m512i offs = _mm512_mullo_epi32(
+            _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+            _mm512_set1_epi32(static_cast<int>(kBlockBytes)));
+        const __m512i i01 = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+        const __m512i i23 = _mm512_set_epi32(7, 7, 7, 7, 6, 6, 6, 6, 5, 5, 5, 5, 4, 4, 4, 4);
+        const __m512i i45 = _mm512_add_epi32(i23, _mm512_set1_epi32(4));
+        const __m512i i67 = _mm512_add_epi32(i23, _mm512_set1_epi32(8));
+        for (int64_t b = 2 * p0; b < 2 * (p0 + np); b += 16) {  // 16 blocks = 8 pairs
+            const int64_t left = nb - b;
+            const auto mk = static_cast<__mmask16>(left >= 16 ? 0xFFFF : (1u << left) - 1u);
+            // Each 32-bit lane reads the block's 2-byte scale and 2 bytes after it.
+            const __m512i g = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), mk, offs, row + b * kBlockBytes, 1);
+            const __m512 f = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_and_si512(g, _mm512_set1_epi32(0xFFFF))));
+            float* o = out + 4 * (b - 2 * p0);
+            _mm512_store_ps(o, _mm512_permutexvar_ps(i01, f));
+            _mm512_store_ps(o + 16, _mm512_permutexvar_ps(i23, f));
+            _mm512_store_ps(o + 32, _mm512_permutexvar_ps(i45, f));
+            _mm512_store_ps(o + 48, _mm512_permutexvar_ps(i67, f));
+        }
+    }
+
+    // Quants of block pair p of one row as unsigned bytes, in the chunk order above.
+    static inline __m512i load_pair(const uint8_t* row, int64_t p, bool tail) {
+        const uint8_t* b0 = row + 2 * kBlockBytes * p;
         if constexpr (WT == DType::kQ8_0) {
-            const uint8_t* b0 = row + 68 * p;
-            const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b0 + 2));
-            const __m256i hi = tail ? _mm256_setzero_si256()
-                                    : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b0 + 36));
-            q = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-            negc = _mm512_sub_epi32(zero, _mm512_dpbusd_epi32(zero, _mm512_set1_epi8(static_cast<char>(0x80)), q));
-            d = _mm512_insertf32x8(_mm512_set1_ps(h2f(b0)), _mm256_set1_ps(tail ? 0.0f : h2f(b0 + 34)), 1);
+            const __m512i lo = _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b0 + 2)));
+            const __m512i hi = tail ? _mm512_setzero_si512()
+                                    : _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b0 + 36)));
+            const __m512i v = _mm512_permutex2var_epi64(lo, _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0), hi);
+            return _mm512_xor_si512(v, _mm512_set1_epi8(static_cast<char>(0x80)));
         } else {
-            const uint8_t* b0 = row + 36 * p;
-            const __m128i q0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b0 + 2));
-            const __m128i q1 = tail ? _mm_setzero_si128()
-                                    : _mm_loadu_si128(reinterpret_cast<const __m128i*>(b0 + 20));
-            const __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set_m128i(q0, q0)),
-                                                 _mm256_set_m128i(q1, q1), 1);
-            q = _mm512_and_si512(_mm512_srlv_epi64(v, _mm512_set_epi64(4, 4, 0, 0, 4, 4, 0, 0)),
-                                 _mm512_set1_epi8(0x0F));
-            negc = zero;
-            d = _mm512_insertf32x8(_mm512_set1_ps(h2f(b0)), _mm256_set1_ps(tail ? 0.0f : h2f(b0 + 18)), 1);
+            __m512i v = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b0 + 2)));
+            const __m128i q1 = tail ? _mm_setzero_si128() : _mm_loadu_si128(reinterpret_cast<const __m128i*>(b0 + 20));
+            v = _mm512_mask_broadcast_i32x4(v, 0xF0F0, q1);
+            return _mm512_and_si512(_mm512_srlv_epi64(v, _mm512_set_epi64(4, 4, 4, 4, 0, 0, 0, 0)),
+                                    _mm512_set1_epi8(0x0F));
         }
     }
 
@@ -182,26 +209,30 @@ struct Q8Kernel {  // Q8_0 and Q4_0 weights
     static void tile(const Args& a, int64_t i, const uint8_t* const* wr, float* out) {
         const int64_t nb = a.k / 32, np = (nb + 1) / 2;
         const uint8_t* xa = a.xa + static_cast<size_t>(i) * a.xrb;
+        alignas(64) float ws[C][8 * kSegPairs + 64];
         __m512 acc[R][C];
         for (int r = 0; r < R; ++r)
             for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
-        for (int64_t p = 0; p < np; ++p) {
-            const bool tail = 2 * p + 1 == nb;
-            __m512i wq[C], wc[C];
-            __m512 wd[C];
-            for (int c = 0; c < C; ++c) load_pair(wr[c], p, tail, wq[c], wc[c], wd[c]);
-            for (int r = 0; r < R; ++r) {
-                const uint8_t* rec = xa + static_cast<size_t>(r) * a.xrb + p * kPairBytes;
-                const __m512i xq = _mm512_load_si512(rec);
-                const __m512 xd = _mm512_load_ps(reinterpret_cast<const float*>(rec + 128));
+        for (int64_t p0 = 0; p0 < np; p0 += kSegPairs) {
+            const int64_t p1 = imin(np, p0 + kSegPairs);
+            for (int c = 0; c < C; ++c) unpack_scales(wr[c], nb, p0, p1 - p0, ws[c]);
+            for (int64_t p = p0; p < p1; ++p) {
+                const bool tail = 2 * p + 1 == nb;
+                __m512i wq[C];
+                __m512 wd[C];
                 for (int c = 0; c < C; ++c) {
-                    __m512i s;
-                    if constexpr (WT == DType::kQ8_0) {
-                        s = _mm512_dpbusd_epi32(wc[c], xq, wq[c]);
-                    } else {
-                        s = _mm512_dpbusd_epi32(_mm512_load_si512(rec + 64), wq[c], xq);
+                    wq[c] = load_pair(wr[c], p, tail);
+                    wd[c] = _mm512_broadcast_f32x8(_mm256_load_ps(ws[c] + 8 * (p - p0)));
+                }
+                for (int r = 0; r < R; ++r) {
+                    const uint8_t* rec = xa + static_cast<size_t>(r) * a.xrb + p * kPairBytes;
+                    const __m512i xq = _mm512_load_si512(rec);
+                    const __m512i xc = _mm512_load_si512(rec + 64);
+                    const __m512 xd = _mm512_load_ps(reinterpret_cast<const float*>(rec + 128));
+                    for (int c = 0; c < C; ++c) {
+                        const __m512i s = _mm512_dpbusd_epi32(xc, wq[c], xq);
+                        acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(xd, wd[c]), acc[r][c]);
                     }
-                    acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(xd, wd[c]), acc[r][c]);
                 }
             }
         }
