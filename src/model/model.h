@@ -5,13 +5,15 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
-
 #include <vector>
+
 #include "base/status.h"
 #include "model/kv_cache.h"
 #include "model/model_config.h"
+#include "tensor/dtype.h"
 
 namespace ag::io {
 class Checkpoint;
@@ -23,8 +25,6 @@ enum class LogitsMode { kNone, kLast, kAll };
 
 // One sequence's slice of a batched forward.
 struct SeqInput {
-    std::span<const int32_t> tokens;       // [n] new tokens
-    // [3, n]: t row, then h row, then w row (M-RoPE). All rows equal for text.
     SeqInput() = default;
     SeqInput(std::span<const int32_t> tokens_, std::span<const int32_t> positions_, int64_t n_past_,
              std::span<const int32_t> block_table_, LogitsMode logits_ = LogitsMode::kLast,
@@ -32,12 +32,12 @@ struct SeqInput {
         : tokens(tokens_), positions(positions_), n_past(n_past_), block_table(block_table_),
           logits(logits_), embeds(embeds_), embed_rows(embed_rows_) {}
 
+    std::span<const int32_t> tokens;       // [n] new tokens
+    // [3, n]: t row, then h row, then w row (M-RoPE). All rows equal for text.
     std::span<const int32_t> positions;
     int64_t n_past = 0;                    // tokens of this sequence already in the KV storage
     std::span<const int32_t> block_table;  // physical blocks covering n_past + n tokens
     LogitsMode logits = LogitsMode::kLast;
-};
-
     // Optional input-embedding override (image features). Empty: every token uses its own
     // embedding row. Otherwise one entry per token: r >= 0 takes row r of `embeds`
     // ([rows, hidden] f32, e.g. the whole image's encoder output) instead of the token's
@@ -45,10 +45,10 @@ struct SeqInput {
     // token run: pass the same `embeds` and the rows of the chunk's tokens (image_embed_rows).
     std::span<const float> embeds;
     std::span<const int32_t> embed_rows;
+};
+
 // Single-sequence convenience input (CLI, tests): the cache supplies n_past and the block table.
 struct ForwardInput {
-    std::span<const int32_t> tokens;
-    std::span<const int32_t> positions;
     ForwardInput() = default;
     ForwardInput(std::span<const int32_t> tokens_, std::span<const int32_t> positions_,
                  bool all_logits_ = false, std::span<const float> embeds_ = {},
@@ -56,9 +56,9 @@ struct ForwardInput {
         : tokens(tokens_), positions(positions_), all_logits(all_logits_), embeds(embeds_),
           embed_rows(embed_rows_) {}
 
+    std::span<const int32_t> tokens;
+    std::span<const int32_t> positions;
     bool all_logits = false;
-};
-
     std::span<const float> embeds;         // as SeqInput::embeds / embed_rows
     std::span<const int32_t> embed_rows;
 };
@@ -74,8 +74,8 @@ struct RopeIndex {
     std::vector<int32_t> positions;  // [3, n]: t row, h row, w row
     // Decoding: the token at cache index c (c >= n) gets position c + rope_delta on all axes.
     int64_t rope_delta = 0;
-class Model {
-public:
+};
+
 // The image side of a multimodal model (GLM-4.1V's vision tower and its position rules).
 class VisionModel {
 public:
@@ -105,12 +105,14 @@ public:
 std::vector<int32_t> image_embed_rows(std::span<const int32_t> tokens, int32_t image_token_id,
                                       int64_t first_row = 0);
 
+class Model {
+public:
     virtual ~Model() = default;
     virtual const ModelConfig& config() const = 0;
-
-    // One forward over the new tokens of several sequences, writing their keys/values into
     // The vision side, or null for text-only models.
     virtual const VisionModel* vision() const { return nullptr; }
+
+    // One forward over the new tokens of several sequences, writing their keys/values into
     // `kv` and the requested logits rows to `logits` ([Σ rows, vocab] f32, in sequence order:
     // 1 row for kLast, n for kAll). Per-token results do not depend on the other sequences in
     // the batch or on how a prompt is chunked. Token ids and shapes are validated.
@@ -122,9 +124,18 @@ std::vector<int32_t> image_embed_rows(std::span<const int32_t> tokens, int32_t i
     [[nodiscard]] Status forward(const ForwardInput& in, KvCache& cache, float* logits) const;
 };
 
+// Choices made at load time that are not in the checkpoint.
+struct LoadOptions {
+    // Quantize the text decoder's weight matrices (q/k/v/o, gate_up, down, embeddings, lm_head)
+    // to this block format (kQ8_0, kQ4_0, kQ4_K) while loading; nullopt keeps the stored dtypes.
+    // Per-matrix fallbacks and no-ops: model/weight_quant.h. Norms, biases and the vision tower
+    // keep their dtype.
+    std::optional<DType> weight_dtype;
+};
+
 // Loads a checkpoint directory (or a .safetensors file in one) with the architecture named by its
 // config.json. Unknown architectures give kUnsupported listing the known ones.
-Result<std::unique_ptr<Model>> load_model(const std::string& path);
+Result<std::unique_ptr<Model>> load_model(const std::string& path, const LoadOptions& opts = {});
 
 // [3, n] positions start, start+1, ... on all three axes (text tokens).
 std::vector<int32_t> text_positions(int64_t start, int64_t n);

@@ -11,15 +11,16 @@ namespace ag::model {
 
 namespace {
 
-Result<std::unique_ptr<Model>> load_glm4(const io::Checkpoint& ck, ModelConfig cfg) {
-    auto m = Glm4TextModel::load(ck, std::move(cfg), "model.", "lm_head.weight");
+Result<std::unique_ptr<Model>> load_glm4(const io::Checkpoint& ck, ModelConfig cfg,
+                                         const LoadOptions& opts) {
+    auto m = Glm4TextModel::load(ck, std::move(cfg), "model.", "lm_head.weight", opts);
     if (!m.ok()) return m.status();
     return std::unique_ptr<Model>(std::move(m).value());
 }
 
 struct ArchEntry {
     const char* name;
-    Result<std::unique_ptr<Model>> (*load)(const io::Checkpoint&, ModelConfig);
+    Result<std::unique_ptr<Model>> (*load)(const io::Checkpoint&, ModelConfig, const LoadOptions&);
 };
 
 constexpr ArchEntry kArchitectures[] = {
@@ -29,7 +30,7 @@ constexpr ArchEntry kArchitectures[] = {
 
 }  // namespace
 
-Result<std::unique_ptr<Model>> load_model(const std::string& path) {
+Result<std::unique_ptr<Model>> load_model(const std::string& path, const LoadOptions& opts) {
     auto ck = io::Checkpoint::open(path);
     if (!ck.ok()) return ck.status();
     auto cfg = parse_model_config(ck->config(), ck->generation_config(),
@@ -37,7 +38,7 @@ Result<std::unique_ptr<Model>> load_model(const std::string& path) {
     if (!cfg.ok()) return cfg.status();
     std::string known;
     for (const auto& a : kArchitectures) {
-        if (cfg->architecture == a.name) return a.load(*ck, std::move(cfg).value());
+        if (cfg->architecture == a.name) return a.load(*ck, std::move(cfg).value(), opts);
         known += known.empty() ? a.name : fmt::format(", {}", a.name);
     }
     return Status(ErrorCode::kUnsupported,

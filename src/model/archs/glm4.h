@@ -20,7 +20,8 @@ public:
     // "model.language_model." for GLM-4.1V); `lm_head`: the output projection's tensor name.
     static Result<std::unique_ptr<Glm4TextModel>> load(const io::Checkpoint& ckpt, ModelConfig cfg,
                                                        const std::string& prefix,
-                                                       const std::string& lm_head);
+                                                       const std::string& lm_head,
+                                                       const LoadOptions& opts = {});
 
     const ModelConfig& config() const override { return cfg_; }
     Status forward_batch(std::span<const SeqInput> seqs, KvStorage& kv,

@@ -78,7 +78,8 @@ private:
 
 }  // namespace
 
-Result<std::unique_ptr<Model>> load_glm4v(const io::Checkpoint& ck, ModelConfig cfg) {
+Result<std::unique_ptr<Model>> load_glm4v(const io::Checkpoint& ck, ModelConfig cfg,
+                                          const LoadOptions& opts) {
     const NameLayout* layout = nullptr;
     for (const auto& l : kLayouts) {
         if (ck.has_tensor(std::string(l.text_prefix) + "embed_tokens.weight")) {
@@ -92,7 +93,7 @@ Result<std::unique_ptr<Model>> load_glm4v(const io::Checkpoint& ck, ModelConfig 
                                   "model.language_model.embed_tokens.weight and variants)",
                                   ck.dir()));
     }
-    auto text = Glm4TextModel::load(ck, std::move(cfg), layout->text_prefix, layout->lm_head);
+    auto text = Glm4TextModel::load(ck, std::move(cfg), layout->text_prefix, layout->lm_head, opts);
     if (!text.ok()) return text.status();
     bool has_vision = false;
     for (const std::string& name : ck.tensor_names()) {

@@ -11,6 +11,7 @@
 
 namespace ag::model {
 
-Result<std::unique_ptr<Model>> load_glm4v(const io::Checkpoint& ckpt, ModelConfig cfg);
+Result<std::unique_ptr<Model>> load_glm4v(const io::Checkpoint& ckpt, ModelConfig cfg,
+                                          const LoadOptions& opts = {});
 
 }  // namespace ag::model
