@@ -53,11 +53,12 @@ uint32_t be32(std::string_view b, size_t i) { return (be16(b, i) << 16) | be16(b
 
 // Width and height straight from the PNG IHDR / JPEG SOFn header, so that the pixel limit is
 // enforced (with a clear message) before any decoder allocates anything.
-bool header_size(std::string_view b, ImageFormat format, int64_t& width, int64_t& height) {
+bool header_size(std::string_view b, ImageFormat format, int64_t& width, int64_t& height, int& channels) {
     if (format == ImageFormat::kPng) {
         if (b.size() < 24 || b.substr(12, 4) != "IHDR") return false;
         width = be32(b, 16);
         height = be32(b, 20);
+        channels = 0;
         return true;
     }
     if (format == ImageFormat::kJpeg) {
@@ -76,9 +77,10 @@ bool header_size(std::string_view b, ImageFormat format, int64_t& width, int64_t
             const uint32_t len = be16(b, i + 2);
             const bool sof = marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 && marker != 0xcc;
             if (sof) {
-                if (i + 9 > b.size()) return false;
+                if (i + 10 > b.size()) return false;
                 height = be16(b, i + 5);
                 width = be16(b, i + 7);
+                channels = static_cast<uint8_t>(b[i + 9]);
                 return true;
             }
             if (len < 2) return false;
@@ -251,8 +253,14 @@ Result<ImageInfo> probe_image(std::string_view bytes, const ImageLimits& limits)
                                image_format_name(format), supported_list()));
     }
     int64_t header_w = 0, header_h = 0;
-    if (header_size(bytes, format, header_w, header_h)) {
-        AG_RETURN_IF_ERROR(check_dims(format, header_w, header_h, limits));
+    int header_channels = 0;
+    const bool have_header = header_size(bytes, format, header_w, header_h, header_channels);
+    if (have_header) AG_RETURN_IF_ERROR(check_dims(format, header_w, header_h, limits));
+    if (format == ImageFormat::kJpeg && detail::have_libjpeg()) {
+        // libjpeg (not stb) decodes JPEG: do not let stb's narrower header support (baseline and
+        // progressive only) refuse what libjpeg, like Pillow, accepts.
+        if (!have_header) return bad("corrupt or truncated JPEG image: cannot read its header");
+        return ImageInfo{format, static_cast<int>(header_w), static_cast<int>(header_h), header_channels};
     }
     Result<ImageInfo> info = ImageInfo{};
 #ifdef AG_HAVE_WEBP

@@ -8,6 +8,8 @@
 
 #include <jpeglib.h>
 #include <jerror.h>
+
+#include <vector>
 #endif
 
 #include <fmt/format.h>
@@ -42,6 +44,24 @@ void on_message(j_common_ptr cinfo, int level) {
     if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) err->truncated = true;
 }
 
+// Progressive JPEGs can carry a huge number of tiny scans (a known decoder DoS); Pillow does not
+// limit them, but no real image needs more than a few dozen.
+constexpr int kMaxScans = 1000;
+
+struct Progress {
+    jpeg_progress_mgr pub;
+    ErrorMgr* err;
+};
+
+void on_progress(j_common_ptr cinfo) {
+    auto* d = reinterpret_cast<j_decompress_ptr>(cinfo);
+    if (d->input_scan_number > kMaxScans) {
+        auto* p = reinterpret_cast<Progress*>(cinfo->progress);
+        std::snprintf(p->err->message, sizeof(p->err->message), "more than %d scans", kMaxScans);
+        std::longjmp(p->err->jump, 1);
+    }
+}
+
 // Pillow's MULDIV255: a*b/255 rounded, in integers.
 inline int muldiv255(int a, int b) {
     const int t = a * b + 128;
@@ -50,10 +70,13 @@ inline int muldiv255(int a, int b) {
 
 // Runs the decompression; returns false with err->message set on a libjpeg error. Kept free of
 // C++ objects with destructors between setjmp and longjmp.
-bool run(jpeg_decompress_struct* cinfo, ErrorMgr* err, const unsigned char* data, size_t size, RgbImage* out,
-         unsigned char* row, size_t row_capacity, bool* size_mismatch) {
+bool run(jpeg_decompress_struct* cinfo, ErrorMgr* err, Progress* progress, const unsigned char* data, size_t size,
+         RgbImage* out, unsigned char* row, size_t row_capacity, bool* size_mismatch) {
     if (setjmp(err->jump) != 0) return false;
     jpeg_create_decompress(cinfo);
+    progress->pub.progress_monitor = on_progress;
+    progress->err = err;
+    cinfo->progress = &progress->pub;
     jpeg_mem_src(cinfo, data, static_cast<unsigned long>(size));
     jpeg_read_header(cinfo, TRUE);
     const J_COLOR_SPACE in_space = cinfo->jpeg_color_space;
@@ -112,13 +135,16 @@ Result<RgbImage> decode_jpeg_libjpeg(std::string_view bytes, int expected_width,
     out.data.resize(static_cast<size_t>(expected_width) * expected_height * 3);
     std::vector<unsigned char> row(static_cast<size_t>(expected_width) * 4);
     jpeg_decompress_struct cinfo;
+    std::memset(&cinfo, 0, sizeof(cinfo));  // safe to destroy even if creation fails
     ErrorMgr err;
     std::memset(&err, 0, sizeof(err));
     cinfo.err = jpeg_std_error(&err.pub);
     err.pub.error_exit = on_error;
     err.pub.emit_message = on_message;
     bool size_mismatch = false;
-    const bool ok = run(&cinfo, &err, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), &out,
+    Progress progress;
+    std::memset(&progress, 0, sizeof(progress));
+    const bool ok = run(&cinfo, &err, &progress, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), &out,
                         row.data(), row.size(), &size_mismatch);
     jpeg_destroy_decompress(&cinfo);
     if (!ok) return Status(ErrorCode::kInvalidArgument, fmt::format("corrupt or truncated JPEG image ({})", err.message));

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <random>
 #include <string>
 
@@ -157,6 +159,9 @@ TEST(ImageDecode, MissingFile) {
 TEST(ImageDecode, FuzzMutatedAndTruncatedInputsNeverCrash) {
     std::mt19937 rng(1234);
     int decoded = 0, refused = 0;
+    // AG_FUZZ_ITERS raises the number of mutations per file for a longer local run (e.g. under ASan).
+    const char* env = std::getenv("AG_FUZZ_ITERS");
+    const int iters = env != nullptr ? std::max(1, std::atoi(env)) : 400;
     for (const char* name : {"odd_57x101.png", "palette_trns_64x64.png", "grey16_40x50.png", "la_44x60.png",
                              "photo444_90x70.jpg", "photo_160x120.jpg", "lossless_70x90.webp"}) {
         const std::string orig = read_bytes(kImageDir + name);
@@ -175,7 +180,7 @@ TEST(ImageDecode, FuzzMutatedAndTruncatedInputsNeverCrash) {
         // Every truncation length for the first bytes (headers), then coarser.
         for (size_t n = 0; n < orig.size(); n += (n < 300 ? 1 : 37)) run(orig.substr(0, n));
         // Random byte flips, byte runs, and header-field corruption.
-        for (int iter = 0; iter < 400; ++iter) {
+        for (int iter = 0; iter < iters; ++iter) {
             std::string m = orig;
             const int flips = 1 + static_cast<int>(rng() % 8);
             for (int f = 0; f < flips; ++f) {
