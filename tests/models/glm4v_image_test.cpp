@@ -244,8 +244,11 @@ TEST_P(Glm4vImage, ChunkedPrefillSplitInsideImageRun) {
         EXPECT_EQ(g2, c.greedy8);
         EXPECT_EQ(g1, g2);
         EXPECT_LE(max_abs_diff(whole, chunked), 1e-4f);
-        // Three chunks, the middle one entirely inside the run, for the multi-image case too.
+        // Three chunks, the middle one entirely inside the first run.
         EXPECT_EQ(generate(c, {first + 1, first + 3}, 8), c.greedy8);
+        // A cut inside the last image's run (the second image of the two-image case).
+        const auto last = c.ids.rend() - std::find(c.ids.rbegin(), c.ids.rend(), img) - 1;
+        EXPECT_EQ(generate(c, {last - 1}, 8), c.greedy8);
     }
 }
 
