@@ -20,10 +20,20 @@ namespace ag {
 
 enum class FinishReason { kNone, kStop, kLength, kAbort, kError };
 
+/// One preprocessed image of a request (multimodal models only).
+struct EngineImage {
+    std::vector<float> pixel_values;  ///< [grid_t·grid_h·grid_w, patch_dim] preprocessor rows
+    int32_t grid_t = 1, grid_h = 0, grid_w = 0;  ///< patch grid before the spatial merge
+    uint64_t hash = 0;  ///< content hash: the prefix cache keys the image's tokens by it
+};
+
 /// One request as the engine sees it: token ids in, token ids out. Templates, JSON, stop strings
 /// and detokenisation stay with the caller.
 struct EngineRequest {
+    /// With images: the k-th run of the model's image token id is images[k]'s placeholder run,
+    /// already expanded to its token count (grid_t·grid_h·grid_w / merge²).
     std::vector<int32_t> prompt_ids;
+    std::vector<EngineImage> images;
     SamplingParams sampling;     ///< unset fields take generation_config.json defaults
     int32_t n_top_logprobs = -1; ///< -1: no logprobs; 0..20: chosen token's logprob + top-N
 };

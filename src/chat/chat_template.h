@@ -14,7 +14,8 @@ namespace ag::chat {
 struct ContentPart {
     enum class Type { kText, kImage, kVideo };
     Type type = Type::kText;
-    std::string text;  // kText only
+    std::string text;  // kText: the text; kImage: the image_url's url (the server loads it,
+                       // the template only places the placeholder)
 };
 
 struct Message {

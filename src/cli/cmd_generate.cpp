@@ -9,6 +9,8 @@
 #include "base/mapped_file.h"
 #include "chat/chat_template.h"
 #include "cli/cli_common.h"
+#include "cli/cli_media.h"
+#include "multimodal/image_decode.h"
 #include "runtime/generator.h"
 #include "tokenizer/incremental_detokenizer.h"
 
@@ -28,7 +30,52 @@ struct GenerateArgs {
     std::optional<uint64_t> seed;
     bool ignore_eos = false;
     bool json = false;
+    std::vector<std::string> images;
+    std::string mm_processor_kwargs;
 };
+
+// --image FILE...: decoded, preprocessed and encoded; the prompt's image placeholders expanded.
+Status add_images(const GenerateArgs& a, const LoadedModel& lm, std::vector<int32_t>& prompt,
+                  runtime::GenerateOptions& go) {
+    const model::VisionModel* vm = lm.model->vision();
+    if (vm == nullptr) return Status(ErrorCode::kInvalidArgument, "this model does not accept images");
+    auto pc = image_processor_config(lm, a.mm_processor_kwargs);
+    if (!pc.ok()) return pc.status();
+    std::vector<model::ImageGrid> grids;
+    std::vector<int32_t> expanded;
+    size_t k = 0;
+    for (int32_t id : prompt) {
+        if (id != vm->image_token_id()) {
+            expanded.push_back(id);
+            continue;
+        }
+        if (k >= a.images.size()) break;
+        auto rgb = mm::decode_image_file(a.images[k], {});
+        if (!rgb.ok()) return Status(rgb.status().code(), a.images[k] + ": " + rgb.status().message());
+        auto in = mm::glm4v_preprocess(*rgb, *pc);
+        if (!in.ok()) return Status(in.status().code(), a.images[k] + ": " + in.status().message());
+        const model::ImageGrid g{in->grid_thw[0], in->grid_thw[1], in->grid_thw[2]};
+        auto e = vm->encode_image({in->pixel_values.as<float>(),
+                                   static_cast<size_t>(in->pixel_values.numel())}, g);
+        if (!e.ok()) return e.status();
+        go.embeds.insert(go.embeds.end(), e->begin(), e->end());
+        grids.push_back(g);
+        expanded.insert(expanded.end(), static_cast<size_t>(vm->n_image_tokens(g)), id);
+        ++k;
+    }
+    if (k != a.images.size() || grids.size() != a.images.size()) {
+        return Status(ErrorCode::kInvalidArgument,
+                      fmt::format("{} --image files but the prompt has {} image placeholders "
+                                  "(use --chat, which adds one per image)", a.images.size(), k));
+    }
+    auto idx = vm->rope_index(expanded, grids);
+    if (!idx.ok()) return idx.status();
+    go.positions = std::move(idx->positions);
+    go.rope_delta = idx->rope_delta;
+    go.embed_rows = model::image_embed_rows(expanded, vm->image_token_id());
+    prompt = std::move(expanded);
+    return {};
+}
 
 
 Status run(const GenerateArgs& a) {
@@ -37,15 +84,21 @@ Status run(const GenerateArgs& a) {
     const tok::Tokenizer& tk = *lm->tokenizer;
     std::string text = a.prompt;
     if (a.chat) {
-        chat::Message user{"user", {{chat::ContentPart::Type::kText, a.prompt}}, true, ""};
+        chat::Message user{"user", {}, a.images.empty(), ""};
+        for (const std::string& f : a.images) {
+            user.parts.push_back({chat::ContentPart::Type::kImage, f});
+        }
+        user.parts.push_back({chat::ContentPart::Type::kText, a.prompt});
         chat::RenderOptions ro;
         if (a.no_thinking) ro.enable_thinking = false;
         auto rendered = chat::ChatTemplate::detect(chat_template_source(*lm)).render({user}, ro);
         if (!rendered.ok()) return rendered.status();
         text = *rendered;
     }
-    const std::vector<int32_t> prompt = tk.encode(text);
+    std::vector<int32_t> prompt = tk.encode(text);
     if (prompt.empty()) return Status(ErrorCode::kInvalidArgument, "the prompt is empty");
+    runtime::GenerateOptions go;
+    if (!a.images.empty()) AG_RETURN_IF_ERROR(add_images(a, *lm, prompt, go));
 
     SamplingParams sp;
     sp.temperature = a.temperature;
@@ -59,7 +112,6 @@ Status run(const GenerateArgs& a) {
     sp.max_tokens = a.max_tokens;
     auto resolved = runtime::resolve_sampling(sp, lm->model->config().generation_config);
     if (!resolved.ok()) return resolved.status();
-    runtime::GenerateOptions go;
     go.sampling = *resolved;
     go.stop_ids = lm->model->config().eos_token_ids;
     go.ignore_eos = a.ignore_eos;
@@ -108,6 +160,11 @@ void add_generate_command(CLI::App& app, int& rc) {
     cmd->add_option("--repetition-penalty", args->repetition_penalty, "Multiplicative penalty");
     cmd->add_option("--seed", args->seed, "Random seed (same seed and inputs: same tokens)");
     cmd->add_flag("--ignore-eos", args->ignore_eos, "Do not stop at the end-of-sequence ids");
+    cmd->add_option("--image", args->images,
+                    "Image file(s) (PNG/JPEG) for a vision model; with --chat each becomes an "
+                    "image part before the prompt text");
+    cmd->add_option("--mm-processor-kwargs", args->mm_processor_kwargs,
+                    "JSON overrides of preprocessor_config.json, e.g. '{\"max_pixels\": 1000000}'");
     cmd->add_flag("--json", args->json, R"(Print {"ids": [...], "text": "..."} of the new tokens)");
     cmd->callback([args, &rc] {
         Status s = run(*args);

@@ -20,6 +20,7 @@
 #include "base/mapped_file.h"
 #include "chat/chat_template.h"
 #include "cli/cli_common.h"
+#include "cli/cli_media.h"
 #include "server/server.h"
 
 namespace ag::cli {
@@ -41,6 +42,9 @@ struct ServeArgs {
     std::string api_key;
     int max_num_queued_reqs = 256;
     std::string content_format = "auto";
+    std::string limit_mm_per_prompt;
+    std::string allowed_local_media_path;
+    std::string mm_processor_kwargs;
 };
 
 void add_flags(CLI::App& cmd, ServeArgs& a) {
@@ -77,6 +81,72 @@ void add_flags(CLI::App& cmd, ServeArgs& a) {
     cmd.add_option("--chat-template-content-format", a.content_format,
                    "how content-part lists reach the chat template")
         ->check(CLI::IsMember({"auto", "string", "openai"}))->capture_default_str();
+    cmd.add_option("--limit-mm-per-prompt,--limit_mm_per_prompt", a.limit_mm_per_prompt,
+                   "JSON: most items per modality in one request, e.g. '{\"image\": 10}' "
+                   "(default 999 images)");
+    cmd.add_option("--allowed-local-media-path,--allowed_local_media_path",
+                   a.allowed_local_media_path,
+                   "directory whose files may be sent as file:// image urls (default: none)");
+    cmd.add_option("--mm-processor-kwargs,--mm_processor_kwargs", a.mm_processor_kwargs,
+                   "JSON overrides of preprocessor_config.json, e.g. '{\"max_pixels\": 5000000}'");
+}
+
+// --limit-mm-per-prompt: {"image": N} (other modalities are not accepted by this server).
+Result<int32_t> image_limit(const std::string& text) {
+    if (text.empty()) return 999;
+    const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+    if (!j.is_object()) {
+        return Status(ErrorCode::kInvalidArgument,
+                      "--limit-mm-per-prompt must be a JSON object like '{\"image\": 10}'");
+    }
+    int32_t limit = 999;
+    for (const auto& [k, v] : j.items()) {
+        if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > 100000) {
+            return Status(ErrorCode::kInvalidArgument,
+                          fmt::format("--limit-mm-per-prompt: '{}' must be an integer in [0, "
+                                      "100000]", k));
+        }
+        if (k == "image") {
+            limit = v.get<int32_t>();
+        } else if (k != "video" && k != "audio") {
+            return Status(ErrorCode::kInvalidArgument,
+                          fmt::format("--limit-mm-per-prompt: unknown modality '{}'", k));
+        }
+    }
+    return limit;
+}
+
+Result<server::MediaOptions> media_options(const ServeArgs& a, const LoadedModel& lm,
+                                           const model::Model& m) {
+    server::MediaOptions mo;
+    auto limit = image_limit(a.limit_mm_per_prompt);
+    if (!limit.ok()) return limit.status();
+    mo.limit_images = *limit;
+    if (!a.allowed_local_media_path.empty()) {
+        std::error_code ec;
+        const auto dir = std::filesystem::canonical(a.allowed_local_media_path, ec);
+        if (ec || !std::filesystem::is_directory(dir, ec)) {
+            return Status(ErrorCode::kInvalidArgument,
+                          fmt::format("--allowed-local-media-path '{}' is not an existing "
+                                      "directory", a.allowed_local_media_path));
+        }
+        mo.allowed_local_media_path = dir.string();
+    }
+    const model::VisionModel* vm = m.vision();
+    if (vm == nullptr) return mo;
+    auto pc = image_processor_config(lm, a.mm_processor_kwargs);
+    if (!pc.ok()) return pc.status();
+    if (pc->patch_dim() != vm->patch_dim() || pc->merge_size != vm->spatial_merge()) {
+        return Status(ErrorCode::kInvalidArgument,
+                      fmt::format("preprocessor_config.json (patch {}, merge {}) does not match "
+                                  "the vision tower (patch dim {}, merge {})",
+                                  pc->patch_size, pc->merge_size, vm->patch_dim(),
+                                  vm->spatial_merge()));
+    }
+    mo.enabled = true;
+    mo.image_token_id = vm->image_token_id();
+    mo.processor = *pc;
+    return mo;
 }
 
 
@@ -168,6 +238,8 @@ Status load_and_serve(const ServeArgs& a, server::Server& srv) {
     progress(0, 3, "reading weights and tokenizer");
     auto lm = load_model(a.model, true);
     if (!lm.ok()) return lm.status();
+    auto media = media_options(a, *lm, *lm->model);
+    if (!media.ok()) return media.status();
     progress(1, 3, "weights and tokenizer loaded");
     std::shared_ptr<const model::Model> model(std::move(lm->model));
     const EngineConfig requested = engine_config(a);
@@ -188,7 +260,7 @@ Status load_and_serve(const ServeArgs& a, server::Server& srv) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     log::info("Model loaded in {:.1f}s | Memory: {:.1f} GB", secs, rss_bytes() / 1e9);
     server::ModelInfo info = model_info(a, *lm, model->config(), client->config());
-    srv.set_ready(client, tokenizer, tmpl, info);
+    srv.set_ready(client, tokenizer, tmpl, info, std::move(media).value());
     log::info("Server running at http://{}:{}", a.host, srv.port());
     std::fprintf(stderr, "[SUCCESS] engine started with async API support\n");
     g_loading.store(false);

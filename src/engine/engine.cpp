@@ -32,7 +32,37 @@ struct ReqState {
     int32_t n_top_logprobs = -1;
     bool ignore_eos = false;
     std::vector<int32_t> stop_ids;
+    // Multimodal requests only (images non-empty):
+    std::vector<EngineImage> images;      // pixel values dropped once encoded
+    std::vector<int32_t> positions;       // [3, n_prompt] M-RoPE positions of the prompt
+    int64_t rope_delta = 0;               // generated token at index j gets position j + delta
+    std::vector<int32_t> embed_rows;      // [n_prompt] row of `embeds` per token, -1 for text
+    std::vector<float> embeds;            // [Σ image tokens, hidden], filled at first schedule
 };
+
+// Prefix-cache keys of a prompt: image placeholder tokens are replaced by negative ids derived
+// from the image's content hash and the offset inside it (vLLM's image hash + offset scheme), so
+// a repeated image hits the cache and a different image with the same size does not.
+std::vector<int32_t> cache_key_tokens(std::span<const int32_t> prompt, int32_t image_token_id,
+                                      std::span<const EngineImage> images) {
+    std::vector<int32_t> keys(prompt.begin(), prompt.end());
+    int64_t run = -1;
+    uint64_t offset = 0;
+    for (size_t i = 0; i < keys.size(); ++i) {
+        if (prompt[i] != image_token_id) continue;
+        if (i == 0 || prompt[i - 1] != image_token_id) {  // a new image's run starts
+            ++run;
+            offset = 0;
+        }
+        const auto k = static_cast<size_t>(run);
+        uint64_t h = (k < images.size() ? images[k].hash : 0) + 0x9e3779b97f4a7c15ull * ++offset;
+        h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+        h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+        h ^= h >> 31;
+        keys[i] = -1 - static_cast<int32_t>(h & 0x3fffffffu);
+    }
+    return keys;
+}
 
 class Engine final : public EngineClient {
 public:
@@ -66,6 +96,8 @@ public:
 private:
     void loop(std::stop_token st);
     bool take_inputs();  // intake + aborts; false if there is nothing at all to do
+    Status prepare_images(ReqState& r, EngineRequest& req) const;
+    Status encode_images(ReqState& r) const;
     void step(const std::vector<PlannedSeq>& plan);
     void finish(ReqState& r, FinishReason reason, EngineOutput out);
     void publish_stats();
@@ -124,13 +156,19 @@ Result<Submission> Engine::submit(EngineRequest req) {
     auto r = std::make_unique<ReqState>();
     r->id = next_id_.fetch_add(1);
     r->channel = std::make_shared<OutputChannel>();
-    r->tokens = std::move(req.prompt_ids);
+    r->tokens = req.prompt_ids;
     r->n_prompt = static_cast<int32_t>(n_prompt);
     r->sampling = *sampling;
     r->sampler = std::make_unique<runtime::Sampler>(*sampling);
     r->n_top_logprobs = req.n_top_logprobs;
     r->ignore_eos = req.sampling.ignore_eos;
     r->stop_ids = req.sampling.stop_token_ids;
+    if (!req.images.empty()) {
+        if (Status st = prepare_images(*r, req); !st.ok()) {
+            n_queued_.fetch_sub(1);
+            return st;
+        }
+    }
     if (!r->ignore_eos) {
         r->stop_ids.insert(r->stop_ids.end(), mc.eos_token_ids.begin(), mc.eos_token_ids.end());
     }
@@ -143,6 +181,43 @@ Result<Submission> Engine::submit(EngineRequest req) {
     return sub;
 }
 
+Status Engine::prepare_images(ReqState& r, EngineRequest& req) const {
+    const model::VisionModel* vm = model_->vision();
+    if (vm == nullptr) {
+        return Status(ErrorCode::kInvalidArgument, "This model does not accept image input.");
+    }
+    std::vector<model::ImageGrid> grids;
+    for (const EngineImage& im : req.images) {
+        const model::ImageGrid g{im.grid_t, im.grid_h, im.grid_w};
+        if (g.t <= 0 || g.h <= 0 || g.w <= 0 || g.h % vm->spatial_merge() != 0 ||
+            g.w % vm->spatial_merge() != 0 ||
+            im.pixel_values.size() != static_cast<size_t>(g.t * g.h * g.w * vm->patch_dim())) {
+            return Status(ErrorCode::kInvalidArgument,
+                          fmt::format("image grid [{}, {}, {}] does not match its {} pixel values",
+                                      g.t, g.h, g.w, im.pixel_values.size()));
+        }
+        grids.push_back(g);
+    }
+    auto idx = vm->rope_index(req.prompt_ids, grids);
+    if (!idx.ok()) return idx.status();
+    r.positions = std::move(idx->positions);
+    r.rope_delta = idx->rope_delta;
+    r.embed_rows = model::image_embed_rows(req.prompt_ids, vm->image_token_id());
+    r.images = std::move(req.images);
+    return {};
+}
+
+Status Engine::encode_images(ReqState& r) const {
+    const model::VisionModel* vm = model_->vision();
+    for (EngineImage& im : r.images) {
+        auto e = vm->encode_image(im.pixel_values, {im.grid_t, im.grid_h, im.grid_w});
+        if (!e.ok()) return e.status();
+        r.embeds.insert(r.embeds.end(), e->begin(), e->end());
+        im.pixel_values = {};
+    }
+    return {};
+}
+
 bool Engine::take_inputs() {
     std::vector<std::unique_ptr<ReqState>> intake;
     std::vector<RequestId> aborts;
@@ -152,7 +227,16 @@ bool Engine::take_inputs() {
         aborts.swap(aborts_);
     }
     for (auto& r : intake) {
-        Status s = planner_->add(r->id, r->tokens, r->sampling.max_tokens);
+        // Images are encoded on intake (the engine thread owns the model), before any block is
+        // planned for the request, so a failure ends only this request.
+        Status s = r->images.empty() ? Status() : encode_images(*r);
+        if (s.ok() && r->images.empty()) {
+            s = planner_->add(r->id, r->tokens, r->sampling.max_tokens);
+        } else if (s.ok()) {
+            const int32_t image_id = model_->vision()->image_token_id();
+            s = planner_->add(r->id, cache_key_tokens(r->tokens, image_id, r->images),
+                              r->sampling.max_tokens);
+        }
         if (!s.ok()) {
             n_queued_.fetch_sub(1);
             EngineOutput out;
@@ -218,18 +302,38 @@ void Engine::step(const std::vector<PlannedSeq>& plan) {
     const model::ModelConfig& mc = model_->config();
     const int64_t vocab = mc.text.vocab_size;
     std::vector<model::SeqInput> seqs;
-    std::vector<std::vector<int32_t>> positions(plan.size());
+    std::vector<std::vector<int32_t>> positions(plan.size()), rows(plan.size());
     int64_t n_rows = 0;
     for (size_t i = 0; i < plan.size(); ++i) {
         const PlannedSeq& p = plan[i];
         ReqState& r = *live_.at(p.id);
-        positions[i] = model::text_positions(p.start, p.n_tokens);
-        seqs.push_back({std::span(r.tokens).subspan(static_cast<size_t>(p.start),
-                                                    static_cast<size_t>(p.n_tokens)),
-                        positions[i], p.start, p.block_table,
-                        p.sample ? model::LogitsMode::kLast : model::LogitsMode::kNone});
+        model::SeqInput in;
+        in.tokens = std::span(r.tokens).subspan(static_cast<size_t>(p.start),
+                                                static_cast<size_t>(p.n_tokens));
+        in.n_past = p.start;
+        in.block_table = p.block_table;
+        in.logits = p.sample ? model::LogitsMode::kLast : model::LogitsMode::kNone;
+        if (r.positions.empty()) {
+            positions[i] = model::text_positions(p.start, p.n_tokens);
+        } else {
+            // Prompt tokens take their M-RoPE positions; generated ones index + rope delta.
+            positions[i] = model::text_positions(p.start + r.rope_delta, p.n_tokens);
+            rows[i].assign(static_cast<size_t>(p.n_tokens), -1);
+            for (int64_t j = p.start; j < std::min<int64_t>(p.start + p.n_tokens, r.n_prompt); ++j) {
+                for (int64_t a = 0; a < 3; ++a) {
+                    positions[i][static_cast<size_t>(a * p.n_tokens + j - p.start)] =
+                        r.positions[static_cast<size_t>(a * r.n_prompt + j)];
+                }
+                rows[i][static_cast<size_t>(j - p.start)] = r.embed_rows[static_cast<size_t>(j)];
+            }
+            in.embeds = r.embeds;
+            in.embed_rows = rows[i];
+        }
+        in.positions = positions[i];
+        seqs.push_back(in);
         n_rows += p.sample ? 1 : 0;
     }
+
     logits_.resize(static_cast<size_t>(std::max<int64_t>(1, n_rows) * vocab));
     Status s = model_->forward_batch(seqs, kv_, logits_.data());
     if (!s.ok()) {  // a bug or bad input that passed validation: fail these requests, keep serving

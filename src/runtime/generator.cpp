@@ -22,8 +22,13 @@ Result<GenerateResult> generate(const model::Model& model, std::span<const int32
 
     auto t0 = std::chrono::steady_clock::now();
     const auto n_prompt = static_cast<int64_t>(prompt.size());
-    auto pos = model::text_positions(0, n_prompt);
-    AG_RETURN_IF_ERROR(model.forward({prompt, pos, false}, cache, logits.data()));
+    auto pos = opts.positions.empty() ? model::text_positions(0, n_prompt) : opts.positions;
+    model::ForwardInput in;
+    in.tokens = prompt;
+    in.positions = pos;
+    in.embeds = opts.embeds;
+    in.embed_rows = opts.embed_rows;
+    AG_RETURN_IF_ERROR(model.forward(in, cache, logits.data()));
     res.prefill_seconds = seconds_since(t0);
 
     t0 = std::chrono::steady_clock::now();
@@ -44,8 +49,11 @@ Result<GenerateResult> generate(const model::Model& model, std::span<const int32
         }
         if (step + 1 == opts.sampling.max_tokens) break;  // no forward needed for an unused token
         const int32_t one[1] = {tok};
-        pos = model::text_positions(cache.n_tokens(), 1);
-        AG_RETURN_IF_ERROR(model.forward({one, pos, false}, cache, logits.data()));
+        pos = model::text_positions(cache.n_tokens() + opts.rope_delta, 1);
+        model::ForwardInput next;
+        next.tokens = one;
+        next.positions = pos;
+        AG_RETURN_IF_ERROR(model.forward(next, cache, logits.data()));
     }
     res.decode_seconds = seconds_since(t0);
     return res;

@@ -28,6 +28,12 @@ struct GenerateOptions {
     ResolvedSampling sampling;
     std::vector<int32_t> stop_ids;   // eos set ∪ request stop_token_ids (ignored if ignore_eos)
     bool ignore_eos = false;
+    // Multimodal prompts (VisionModel::rope_index + encode_image): [3, n_prompt] positions (empty:
+    // text positions), the decoding rope delta, image embeddings and the row of each prompt token.
+    std::vector<int32_t> positions;
+    int64_t rope_delta = 0;
+    std::vector<float> embeds;
+    std::vector<int32_t> embed_rows;
 };
 
 // Called with each generated token (not the stop id); return false to abort.

@@ -94,7 +94,8 @@ std::shared_ptr<const ServingContext> Server::context() const {
 
 void Server::set_ready(std::shared_ptr<EngineClient> engine,
                        std::shared_ptr<const tok::Tokenizer> tokenizer,
-                       std::shared_ptr<const chat::ChatTemplate> chat_template, ModelInfo model) {
+                       std::shared_ptr<const chat::ChatTemplate> chat_template, ModelInfo model,
+                       MediaOptions media) {
     auto ctx = std::make_shared<ServingContext>();
     ctx->engine = std::move(engine);
     ctx->tokenizer = std::move(tokenizer);
@@ -103,6 +104,7 @@ void Server::set_ready(std::shared_ptr<EngineClient> engine,
     ctx->model.served_name = options_.served_model_name;
     ctx->reasoning = options_.reasoning;
     ctx->content_format = options_.content_format;
+    ctx->media = std::move(media);
     ctx->metrics = &metrics_;
     ctx->created = created_;
     std::lock_guard lock(mu_);

@@ -50,7 +50,8 @@ public:
     /// Makes the API live. `chat_template` may be null (chat endpoints then answer 400).
     void set_ready(std::shared_ptr<EngineClient> engine,
                    std::shared_ptr<const tok::Tokenizer> tokenizer,
-                   std::shared_ptr<const chat::ChatTemplate> chat_template, ModelInfo model);
+                   std::shared_ptr<const chat::ChatTemplate> chat_template, ModelInfo model,
+                   MediaOptions media = {});
     /// Stops listening and waits for the listener. Streams in flight end when their
     /// connections close. Idempotent.
     void stop();

@@ -46,7 +46,8 @@ ApiError submit_error(const Status& s) {
 std::optional<ApiError> start_generation(const ServingContext& ctx, CommonParams& common,
                                          std::vector<int32_t> prompt_ids, int32_t n_top_logprobs,
                                          output::Generation::Clock::time_point arrival,
-                                         std::unique_ptr<output::Generation>& out) {
+                                         std::unique_ptr<output::Generation>& out,
+                                         std::vector<EngineImage> images) {
     if (prompt_ids.empty()) return bad_request("the prompt is empty");
     int32_t max_tokens = 0;
     if (auto e = fit_max_tokens(static_cast<int64_t>(prompt_ids.size()),
@@ -55,6 +56,7 @@ std::optional<ApiError> start_generation(const ServingContext& ctx, CommonParams
     }
     EngineRequest request;
     request.prompt_ids = std::move(prompt_ids);
+    request.images = std::move(images);
     request.sampling = common.sampling;
     request.sampling.max_tokens = max_tokens;
     request.n_top_logprobs = n_top_logprobs;

@@ -39,7 +39,8 @@ ApiError submit_error(const Status& s);
 std::optional<ApiError> start_generation(const ServingContext& ctx, CommonParams& common,
                                          std::vector<int32_t> prompt_ids, int32_t n_top_logprobs,
                                          output::Generation::Clock::time_point arrival,
-                                         std::unique_ptr<output::Generation>& out);
+                                         std::unique_ptr<output::Generation>& out,
+                                         std::vector<EngineImage> images = {});
 
 /// One ChoiceStream per choice, configured from the request and the server's reasoning mode.
 std::vector<output::ChoiceStream> make_choices(const ServingContext& ctx,

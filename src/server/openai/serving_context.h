@@ -12,6 +12,7 @@
 #include "ag/engine.h"
 #include "chat/chat_template.h"
 #include "server/metrics/metrics.h"
+#include "server/openai/media.h"
 #include "tokenizer/tokenizer.h"
 
 namespace ag::server {
@@ -37,6 +38,7 @@ struct ServingContext {
     ModelInfo model;
     ReasoningParser reasoning = ReasoningParser::kNone;
     ContentFormat content_format = ContentFormat::kAuto;
+    MediaOptions media;             ///< image input (enabled for vision models)
     metrics::Metrics* metrics = nullptr;
     int64_t created = 0;            ///< server start, Unix seconds
 };

@@ -6,7 +6,28 @@ namespace ag::server::openai {
 
 namespace {
 
-constexpr const char* kNoImages = "image input is not supported yet";
+constexpr const char* kNoMedia = "input of this kind is not supported";
+
+// image_url: {"url": "..."} as OpenAI sends it, or a bare string (accepted by vLLM too).
+std::optional<ApiError> parse_image_part(const nlohmann::json& part, const std::string& where,
+                                         std::vector<chat::ContentPart>& parts) {
+    auto it = part.find("image_url");
+    std::string url;
+    if (it != part.end() && it->is_string()) {
+        url = it->get<std::string>();
+    } else if (it != part.end() && it->is_object() && it->contains("url") &&
+               (*it)["url"].is_string()) {
+        url = (*it)["url"].get<std::string>();
+    } else {
+        return bad_request(where + ".image_url must be an object with a string 'url'",
+                           "messages");
+    }
+    chat::ContentPart p;
+    p.type = chat::ContentPart::Type::kImage;
+    p.text = std::move(url);
+    parts.push_back(std::move(p));
+    return std::nullopt;
+}
 
 std::optional<ApiError> parse_part(const nlohmann::json& part, size_t i, size_t j,
                                    std::vector<chat::ContentPart>& parts) {
@@ -23,9 +44,11 @@ std::optional<ApiError> parse_part(const nlohmann::json& part, size_t i, size_t 
         parts.push_back({chat::ContentPart::Type::kText, it->get<std::string>()});
         return std::nullopt;
     }
-    if (type == "image_url" || type == "image" || type == "input_image" ||
-        type == "video_url" || type == "input_audio" || type == "audio_url") {
-        return bad_request(fmt::format("{} ({} part in {})", kNoImages, type, where),
+    if (type == "image_url") return parse_image_part(part, where, parts);
+    if (type == "image" || type == "input_image" || type == "video_url" ||
+        type == "input_audio" || type == "audio_url") {
+        return bad_request(fmt::format("{} ({} part in {}); images go in 'image_url' parts",
+                                       kNoMedia, type, where),
                            "messages");
     }
     return bad_request(fmt::format("{}: unknown content part type '{}'", where, type),

@@ -4,7 +4,8 @@
 //           (vLLM's flattening, what AutoGLM's reference deployment uses);
 //   openai: parts are handed to the template as a list (concatenated with nothing between);
 //   auto:   like openai (the GLM templates iterate over content parts).
-// Image, audio and video parts are rejected with 400 "image input is not supported yet".
+// `image_url` parts become kImage parts carrying their url (loaded by openai/media.h); other
+// media part types are rejected with 400.
 #pragma once
 
 #include <optional>

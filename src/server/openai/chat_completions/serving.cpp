@@ -1,9 +1,12 @@
 #include "server/openai/chat_completions/serving.h"
 
+#include <fmt/format.h>
+
 #include <memory>
 
 #include "server/http/sse.h"
 #include "server/openai/chat_completions/protocol.h"
+#include "server/openai/media.h"
 #include "server/openai/serving_common.h"
 #include "server/output/logprobs.h"
 
@@ -157,6 +160,28 @@ http::HttpResponse full_body(ChatJob& job, const http::HttpRequest& req) {
                           {"system_fingerprint", nullptr}});
 }
 
+std::optional<ApiError> load_images(const ServingContext& ctx,
+                                    const std::vector<chat::Message>& messages,
+                                    std::vector<EngineImage>& images) {
+    const std::vector<std::string> urls = collect_image_urls(messages);
+    if (urls.empty()) return std::nullopt;
+    if (!ctx.media.enabled) {
+        return bad_request("this model does not accept image input (it has no vision tower)",
+                           "messages");
+    }
+    if (urls.size() > static_cast<size_t>(ctx.media.limit_images)) {
+        return bad_request(fmt::format("At most {} image(s) may be provided in one request "
+                                       "(--limit-mm-per-prompt); this one has {}.",
+                                       ctx.media.limit_images, urls.size()),
+                           "messages");
+    }
+    images.resize(urls.size());
+    for (size_t i = 0; i < urls.size(); ++i) {
+        if (auto e = load_image(ctx.media, urls[i], i, images[i])) return e;
+    }
+    return std::nullopt;
+}
+
 std::optional<ApiError> prepare(const ServingContext& ctx, const http::HttpRequest& req,
                                 ChatJob& job) {
     const auto arrival = output::Generation::Clock::now();
@@ -166,16 +191,23 @@ std::optional<ApiError> prepare(const ServingContext& ctx, const http::HttpReque
     if (auto e = parse_chat_request(body, ctx, r)) return e;
     if (auto e = check_model(ctx, r.common.model)) return e;
     if (auto e = check_admission(ctx)) return e;
+    // Images are decoded only after the admission check (a full queue costs no decoding).
+    std::vector<EngineImage> images;
+    if (auto e = load_images(ctx, r.messages, images)) return e;
     std::string prompt;
     if (auto e = render_prompt(ctx, r.messages, r.prompt, prompt)) return e;
+    std::vector<int32_t> ids = ctx.tokenizer->encode(prompt);
+    if (!images.empty()) {
+        if (auto e = expand_image_tokens(ctx.media, images, ids)) return e;
+    }
     const int32_t n_top = r.logprobs ? r.top_logprobs : -1;
     job.stream = r.common.stream;
     job.include_usage = r.common.include_usage;
     job.want_logprobs = r.logprobs;
     job.split_reasoning = ctx.reasoning == ReasoningParser::kGlm45;
     job.choices = make_choices(ctx, r.common, r.logprobs, job.split_reasoning);
-    return start_generation(ctx, r.common, ctx.tokenizer->encode(prompt), n_top, arrival,
-                            job.gen);
+    return start_generation(ctx, r.common, std::move(ids), n_top, arrival, job.gen,
+                            std::move(images));
 }
 
 }  // namespace
