@@ -162,7 +162,6 @@ TEST(QuantQuality, Q4_KBeatsQ4_0OnShiftedAndScaledBlocks) {
         x[i] = static_cast<float>(x[i] * std::pow(10.0, -3.0 + 5.0 * b / 128.0) + 0.3 * std::sin(b));
     }
     const auto n = static_cast<int64_t>(x.size());
-    // Relative error per super-block, so the largest blocks don't decide alone.
     const auto r4k = dequantize(DType::kQ4_K, quantize(DType::kQ4_K, x, 1, n), 1, n);
     const auto r40 = dequantize(DType::kQ4_0, quantize(DType::kQ4_0, x, 1, n), 1, n);
     EXPECT_LT(rmse(r4k, x), rmse(r40, x));
