@@ -124,6 +124,9 @@ Result<Checkpoint> Checkpoint::open(const std::string& path) {
     Checkpoint ck;
     const fs::path p(path);
     WeightLayout layout;
+    if (fs::is_regular_file(p, ec) && p.extension() == ".gguf") {
+        return open_gguf(path);
+    }
     if (fs::is_directory(p, ec)) {
         ck.dir_ = path;
     } else if (fs::is_regular_file(p, ec) && p.extension() == ".safetensors") {
@@ -131,7 +134,8 @@ Result<Checkpoint> Checkpoint::open(const std::string& path) {
         layout.files.push_back(path);
     } else {
         return Status(ErrorCode::kNotFound,
-                      fmt::format("{}: not a checkpoint directory or a .safetensors file", path));
+                      fmt::format("{}: not a checkpoint directory, a .safetensors or a .gguf file",
+                                  path));
     }
     const fs::path dir(ck.dir_);
 
@@ -179,24 +183,72 @@ Result<Checkpoint> Checkpoint::open(const std::string& path) {
     return ck;
 }
 
+Result<Checkpoint> Checkpoint::open_gguf(const std::string& path) {
+    auto f = GgufFile::open(path);
+    if (!f.ok()) return f.status();
+    Checkpoint ck;
+    ck.dir_ = path;
+    ck.gguf_ = std::make_shared<GgufFile>(std::move(f).value());
+    auto g = glm4_from_gguf(*ck.gguf_);
+    if (!g.ok()) return g.status();
+    ck.config_ = std::move(g->config);
+    ck.gguf_head_dim_ = ck.config_.at("head_dim").get<int64_t>();
+    ck.gguf_rotary_dim_ = static_cast<int64_t>(
+        static_cast<double>(ck.gguf_head_dim_) *
+        ck.config_.at("rope_parameters").at("partial_rotary_factor").get<double>());
+    for (auto& [hf, src] : g->tensors) ck.gguf_map_.emplace(hf, std::move(src));
+    return ck;
+}
+
 bool Checkpoint::has_tensor(const std::string& name) const {
+    if (gguf_) {
+        auto it = gguf_map_.find(name);
+        return it != gguf_map_.end() && gguf_->find(it->second.gguf_name) != nullptr;
+    }
     return tensor_file_.count(name) != 0;
 }
 
 std::vector<std::string> Checkpoint::tensor_names() const {
     std::vector<std::string> names;
+    if (gguf_) {
+        for (const auto& [n, src] : gguf_map_) {
+            if (gguf_->find(src.gguf_name) != nullptr) names.push_back(n);
+        }
+        return names;
+    }
     names.reserve(tensor_file_.size());
     for (const auto& [n, i] : tensor_file_) names.push_back(n);
     return names;
 }
 
 std::string Checkpoint::file_of(const std::string& name) const {
+    if (gguf_) return gguf_->path();
     auto it = tensor_file_.find(name);
     return it == tensor_file_.end() ? dir_ : files_[it->second]->path();
 }
 
 Result<Tensor> Checkpoint::tensor(const std::string& name,
                                   const std::optional<std::vector<int64_t>>& expected_shape) const {
+    if (gguf_) {
+        auto it = gguf_map_.find(name);
+        if (it == gguf_map_.end() || gguf_->find(it->second.gguf_name) == nullptr) {
+            return Status(ErrorCode::kNotFound,
+                          it == gguf_map_.end()
+                              ? fmt::format("tensor '{}' not found in {} (no glm4 GGUF name for it)",
+                                            name, dir_)
+                              : fmt::format("tensor '{}' (GGUF '{}') not found in {}", name,
+                                            it->second.gguf_name, dir_));
+        }
+        auto t = glm4_gguf_tensor(*gguf_, it->second, gguf_head_dim_, gguf_rotary_dim_);
+        if (!t.ok()) return t.status();
+        if (expected_shape && t->shape() != *expected_shape) {
+            return Status(ErrorCode::kInvalidArgument,
+                          fmt::format("tensor '{}' (GGUF '{}') in {} has shape [{}], expected [{}]",
+                                      name, it->second.gguf_name, dir_, fmt::join(t->shape(), ", "),
+                                      fmt::join(*expected_shape, ", ")));
+        }
+        return t;
+    }
     auto it = tensor_file_.find(name);
     if (it == tensor_file_.end()) {
         return Status(ErrorCode::kNotFound,
