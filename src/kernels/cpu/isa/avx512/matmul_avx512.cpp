@@ -210,6 +210,7 @@ struct Q8Kernel {  // Q8_0 and Q4_0 weights
         const int64_t nb = a.k / 32, np = (nb + 1) / 2;
         const uint8_t* xa = a.xa + static_cast<size_t>(i) * a.xrb;
         alignas(64) float ws[C][8 * kSegPairs + 64];
+        const int64_t next = C * nb * kBlockBytes;  // the next tile's rows, for prefetching
         __m512 acc[R][C];
         for (int r = 0; r < R; ++r)
             for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
@@ -221,6 +222,9 @@ struct Q8Kernel {  // Q8_0 and Q4_0 weights
                 __m512i wq[C];
                 __m512 wd[C];
                 for (int c = 0; c < C; ++c) {
+                    // The same bytes of the next tile's rows: decode streams weights from DRAM
+                    // and this kernel is close to compute bound, so hide the latency.
+                    _mm_prefetch(reinterpret_cast<const char*>(wr[c] + next + 2 * kBlockBytes * p), _MM_HINT_T0);
                     wq[c] = load_pair(wr[c], p, tail);
                     wd[c] = _mm512_broadcast_f32x8(_mm256_load_ps(ws[c] + 8 * (p - p0)));
                 }
@@ -287,6 +291,7 @@ struct Q4KKernel {
         const int64_t nsb = a.k / 256;
         const auto* xb = reinterpret_cast<const BlockQ8_K*>(a.xa + static_cast<size_t>(i) * a.xrb);
         const int64_t xstride = static_cast<int64_t>(a.xrb / sizeof(BlockQ8_K));
+        const int64_t next = C * nsb * 144;  // the next tile's rows, for prefetching
         const __m512i zero = _mm512_setzero_si512();
         const __m512i shifts = _mm512_set_epi64(4, 4, 4, 4, 0, 0, 0, 0);
         const __m512i nib = _mm512_set1_epi8(0x0F);
@@ -308,6 +313,7 @@ struct Q4KKernel {
                                                      2 * ch, 2 * ch);
                 __m512i wq[C], sc[C];
                 for (int c = 0; c < C; ++c) {
+                    _mm_prefetch(reinterpret_cast<const char*>(wr[c] + next + 144 * sb + 16 + 32 * ch), _MM_HINT_T0);
                     const __m512i v = _mm512_broadcast_i64x4(
                         _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr[c] + 144 * sb + 16 + 32 * ch)));
                     wq[c] = _mm512_and_si512(_mm512_srlv_epi64(v, shifts), nib);
