@@ -6,13 +6,16 @@
 #include "base/log.h"
 #include "base/mapped_file.h"
 #include "base/thread_pool.h"
+#include "io/gguf.h"
+#include "io/gguf_glm4.h"
 #include "tools/builtin_model.h"
 
 namespace ag::cli {
 
 void add_model_options(CLI::App& cmd, ModelArgs& args) {
     cmd.add_option("--model", args.model,
-                   "Hugging Face checkpoint directory (or a .safetensors file in one); default: "
+                   "Hugging Face checkpoint directory (or a .safetensors file in one) or a glm4 .gguf "
+                   "file; default: "
                    "the built-in model");
     cmd.add_option("--threads", args.threads, "CPU threads (default: all cores)")
         ->check(CLI::Range(0, 1024));
@@ -34,6 +37,24 @@ Result<LoadedModel> load_model(const ModelArgs& args, bool need_tokenizer) {
     if (!m.ok()) return m.status();
     out.model = std::move(m).value();
     namespace fs = std::filesystem;
+    if (fs::path(out.dir).extension() == ".gguf") {
+        // A GGUF carries its tokenizer (tokenizer.ggml.*) and chat template in its metadata.
+        auto g = io::GgufFile::open(out.dir);
+        if (!g.ok()) return g.status();
+        auto texts = io::tokenizer_from_gguf(*g);
+        if (!texts.ok()) return texts.status();
+        if (*texts) {
+            auto t = tok::Tokenizer::from_json((*texts)->tokenizer_json,
+                                               (*texts)->tokenizer_config_json);
+            if (!t.ok()) return t.status();
+            out.tokenizer = std::move(t).value();
+        } else if (need_tokenizer) {
+            return Status(ErrorCode::kNotFound,
+                          out.dir + ": the GGUF file has no tokenizer (tokenizer.ggml.tokens); "
+                                    "needed to encode text prompts");
+        }
+        return out;
+    }
     fs::path tok_dir = fs::is_directory(out.dir) ? fs::path(out.dir) : fs::path(out.dir).parent_path();
     if (fs::exists(tok_dir / "tokenizer.json")) {
         auto t = tok::Tokenizer::load(tok_dir.string());
@@ -49,6 +70,9 @@ Result<LoadedModel> load_model(const ModelArgs& args, bool need_tokenizer) {
 std::string chat_template_source(const LoadedModel& lm) {
     namespace fs = std::filesystem;
     const fs::path path(lm.dir);
+    if (path.extension() == ".gguf") {  // tokenizer.chat_template, via the synthesized config
+        return lm.tokenizer ? lm.tokenizer->chat_template() : std::string();
+    }
     const fs::path dir = fs::is_directory(path) ? path : path.parent_path();
     auto jinja = read_text_file((dir / "chat_template.jinja").string());
     if (jinja.ok()) return *jinja;

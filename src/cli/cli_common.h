@@ -44,5 +44,6 @@ void add_logits_command(CLI::App& app, int& rc);
 void add_export_builtin_command(CLI::App& app, int& rc);
 void add_bench_command(CLI::App& app, int& rc);
 void add_serve_command(CLI::App& app, int& rc);
+void add_quantize_command(CLI::App& app, int& rc);
 
 }  // namespace ag::cli

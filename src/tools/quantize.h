@@ -1,0 +1,34 @@
+// `autoglm quantize`: a GLM-4 / GLM-4.1V checkpoint -> one GGUF file of llama.cpp's `glm4`
+// architecture (names and metadata as llama.cpp's convert_hf_to_gguf.py writes them, so
+// llama.cpp loads the file), with the tokenizer from the checkpoint's tokenizer.json.
+//
+// Types: 1-D tensors (norms, biases) are F32; matrices use the chosen type. As llama.cpp's
+// quantize: token_embd takes the chosen type; the output matrix (output.weight, or token_embd
+// when the embeddings are tied) gets a higher-precision type for the 4-bit formats -- Q8_0 here,
+// where llama.cpp uses Q6_K (a format this project does not have). A matrix whose rows are not a
+// whole number of blocks falls back to F16 (reported in the notes). Only the text model is
+// written: a GLM-4.1V vision tower is left out (noted). Tensors are converted and written one
+// block of rows at a time, in parallel over the global thread pool.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "tensor/dtype.h"
+
+namespace ag::tools {
+
+// "q8_0", "q4_0", "q4_k", "f16", "bf16", "f32" (case-insensitive).
+Result<DType> parse_quant_type(const std::string& s);
+
+struct QuantizeResult {
+    std::vector<std::string> notes;  // fallbacks and things left out, one line each
+    size_t n_tensors = 0;
+    uint64_t n_bytes = 0;            // tensor data bytes written
+};
+
+Result<QuantizeResult> quantize_to_gguf(const std::string& model_path, DType type,
+                                        const std::string& out_path);
+
+}  // namespace ag::tools
