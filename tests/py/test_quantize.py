@@ -206,3 +206,77 @@ def test_quantize_bad_input(autoglm, tmp_path):
     bad.write_bytes(b"GGUF\x03\x00\x00\x00" + b"\xff" * 16)
     assert_clean_failure(autoglm("logits", "--model", bad, "--ids", "1", "--out", tmp_path / "o"),
                          "bad.gguf")
+
+
+def neox_rows(w, n_heads, head_dim, rot):
+    """llama.cpp's convert_hf_to_gguf Glm4Model.normal_to_neox: per head, the rotary rows in
+    NeoX order (evens, then odds), then the rest."""
+    shape = w.shape
+    h = w.reshape(n_heads, head_dim, -1)
+    r = np.concatenate([h[:, :rot:2], h[:, 1:rot:2], h[:, rot:]], axis=1)
+    return r.reshape(shape)
+
+
+@pytest.mark.parametrize("src,qtype", [("glm4_f32", "F32"), ("glm4_f32", "Q8_0"),
+                                       ("glm4v_f32", "F32")])
+def test_gguf_written_like_llamacpp_converter_loads(autoglm, tmp_path, src, qtype):
+    """A glm4 GGUF written independently with gguf-py the way llama.cpp's convert_hf_to_gguf.py
+    does (for GLM-4.1V: M-RoPE sections and NeoX-permuted q/k) gives the checkpoint's logits."""
+    model = GOLDEN / src
+    cfg = json.loads((model / "config.json").read_text())
+    tc = cfg.get("text_config", cfg)
+    st = read_safetensors(model)
+    prefix = "model.language_model." if "text_config" in cfg else "model."
+    nh, nkv = tc["num_attention_heads"], tc["num_key_value_heads"]
+    hd = tc.get("head_dim", tc["hidden_size"] // nh)
+    rot = hd // 2
+    mrope = "mrope_section" in tc.get("rope_parameters", {})
+    out = tmp_path / "ll.gguf"
+    w = gguf.GGUFWriter(str(out), "glm4")
+    w.add_context_length(tc["max_position_embeddings"])
+    w.add_embedding_length(tc["hidden_size"])
+    w.add_block_count(tc["num_hidden_layers"])
+    w.add_feed_forward_length(tc["intermediate_size"])
+    w.add_head_count(nh)
+    w.add_head_count_kv(nkv)
+    w.add_rope_freq_base(10000.0)
+    w.add_layer_norm_rms_eps(tc["rms_norm_eps"])
+    w.add_rope_dimension_count(rot)
+    if mrope:
+        w.add_rope_dimension_sections(tc["rope_parameters"]["mrope_section"] + [0])
+
+    def put(name, a):
+        a = np.ascontiguousarray(a.astype(np.float32))
+        if a.ndim == 2 and qtype != "F32":
+            qt = getattr(Q, qtype)
+            w.add_tensor(name, gguf.quants.quantize(a, qt), raw_dtype=qt)
+        else:
+            w.add_tensor(name, a)
+
+    put("token_embd.weight", st[prefix + "embed_tokens.weight"])
+    for i in range(tc["num_hidden_layers"]):
+        for g, h in HF.items():
+            a = st[f"{prefix}layers.{i}.{h}"]
+            if mrope and g.startswith(("attn_q.", "attn_k.")):
+                a = neox_rows(a, nh if g.startswith("attn_q") else nkv, hd, rot)
+            put(f"blk.{i}.{g}", a)
+    put("output_norm.weight", st[prefix + "norm.weight"])
+    put("output.weight", st["lm_head.weight"])
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+    ids = json.loads((model / "golden.json").read_text())["cases"][3]["ids"]
+    a = logits(autoglm, model, ids, tmp_path / "a.f32")
+    b = logits(autoglm, out, ids, tmp_path / "b.f32")
+    if qtype == "F32":
+        assert np.abs(a - b).max() <= 1e-5 * np.abs(a).max()
+    else:
+        # gguf-py's Q8_0 quantizer is ggml's, and so is ours: the same file content, so
+        # exactly the logits of `autoglm quantize --type q8_0`.
+        ours = tmp_path / "ours.gguf"
+        quantize(autoglm, model, "q8_0", ours)
+        c = logits(autoglm, ours, ids, tmp_path / "c.f32")
+        assert np.array_equal(b, c)
+        assert np.abs(a - b).max() <= 0.1 * np.abs(a).max()
