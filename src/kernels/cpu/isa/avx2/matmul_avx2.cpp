@@ -155,10 +155,13 @@ struct Q8Kernel {
         __m256 acc[R][C];
         for (int r = 0; r < R; ++r)
             for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
+        constexpr int64_t kBB = WT == DType::kQ8_0 ? 34 : 18;
+        const int64_t next = C * nb * kBB;  // the next tile's rows, for prefetching
         for (int64_t b = 0; b < nb; ++b) {
             __m256i wq[C];
             float wd[C];
             for (int c = 0; c < C; ++c) {
+                _mm_prefetch(reinterpret_cast<const char*>(wr[c] + next + kBB * b), _MM_HINT_T0);
                 if constexpr (WT == DType::kQ8_0) {
                     const uint8_t* blk = wr[c] + 34 * b;
                     wq[c] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2));
@@ -228,6 +231,7 @@ struct Q4KKernel {
             for (int ch = 0; ch < 4; ++ch) {
                 __m256i lo[C], hi[C];
                 for (int c = 0; c < C; ++c) {
+                    _mm_prefetch(reinterpret_cast<const char*>(wr[c] + C * nsb * 144 + 144 * sb + 16 + 32 * ch), _MM_HINT_T0);
                     const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr[c] + 144 * sb + 16 + 32 * ch));
                     lo[c] = _mm256_and_si256(q, nib);
                     hi[c] = _mm256_and_si256(_mm256_srli_epi16(q, 4), nib);
