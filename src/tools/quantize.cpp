@@ -272,10 +272,15 @@ Result<QuantizeResult> quantize_to_gguf(const std::string& model_path, DType typ
             p.type = is_output && four_bit ? DType::kQ8_0 : type;
             const int64_t k = p.shape.back();
             if (k % dtype_block_elems(p.type) != 0) {
+                // Q4_K -> Q4_0 (as the load-time quantizer, model/weight_quant.h), else F16.
+                const DType fb = p.type == DType::kQ4_K && k % dtype_block_elems(DType::kQ4_0) == 0
+                                     ? DType::kQ4_0
+                                     : DType::kF16;
                 res.notes.push_back(fmt::format("{}: row length {} is not a multiple of the {} block "
-                                                "size {}; written as F16", p.gguf, k,
-                                                dtype_name(p.type), dtype_block_elems(p.type)));
-                p.type = DType::kF16;
+                                                "size {}; written as {}", p.gguf, k,
+                                                dtype_name(p.type), dtype_block_elems(p.type),
+                                                dtype_name(fb)));
+                p.type = fb;
             }
         }
         w.add_tensor(p.gguf, p.type, p.shape);

@@ -6,7 +6,8 @@
 // quantize: token_embd takes the chosen type; the output matrix (output.weight, or token_embd
 // when the embeddings are tied) gets a higher-precision type for the 4-bit formats -- Q8_0 here,
 // where llama.cpp uses Q6_K (a format this project does not have). A matrix whose rows are not a
-// whole number of blocks falls back to F16 (reported in the notes). Only the text model is
+// whole number of blocks falls back to Q4_0 for Q4_K (GLM's FFN widths 13696 and 6848 are not
+// multiples of 256, so ffn_down takes this path), else F16; each fallback is reported in the notes. Only the text model is
 // written: a GLM-4.1V vision tower is left out (noted). Tensors are converted and written one
 // block of rows at a time, in parallel over the global thread pool.
 #pragma once
