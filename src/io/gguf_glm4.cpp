@@ -316,8 +316,17 @@ Result<std::optional<TokenizerTexts>> tokenizer_from_gguf(const GgufFile& file) 
                 vocab[s] = id;
             }
         }
+        // A merge can only fire if both parts and the result are tokens; HF's parser rejects any
+        // other, llama.cpp ignores them, and so does this (stand-in vocabularies have such).
         json merge_list = json::array();
-        for (const auto& mv : merges->items) merge_list.push_back(mv.s);
+        for (const auto& mv : merges->items) {
+            const size_t sp = mv.s.find(' ');
+            if (sp == std::string::npos || mv.s.find(' ', sp + 1) != std::string::npos) continue;
+            const std::string l = mv.s.substr(0, sp), r = mv.s.substr(sp + 1);
+            if (vocab.contains(l) && vocab.contains(r) && vocab.contains(l + r)) {
+                merge_list.push_back(mv.s);
+            }
+        }
         json tj = {
             {"version", "1.0"},
             {"truncation", nullptr},

@@ -453,6 +453,52 @@ TEST(io_gguf, CheckpointSlicesQkvAndUndoesNeoxOrder) {
                  {"blk.0.ffn_down.weight"});
 }
 
+TEST(io_gguf, TokenizerJsonFromMetadata) {
+    TempDir d;
+    const auto p = d.file("tok.gguf");
+    {
+        GgufWriter g;
+        g.add("general.architecture", GgufValue::str("glm4"));
+        g.add("tokenizer.ggml.model", GgufValue::str("gpt2"));
+        g.add("tokenizer.ggml.pre", GgufValue::str("glm4"));
+        g.add("tokenizer.ggml.tokens",
+              GgufValue::str_array({"a", "b", "ab", "[PAD3]", "<|endoftext|>", "<|x|>"}));
+        g.add("tokenizer.ggml.token_type", GgufValue::i32_array({1, 1, 1, 5, 3, 4}));
+        // "a c": c is no token; "b a": "ba" is no token -- both dropped.
+        g.add("tokenizer.ggml.merges", GgufValue::str_array({"a b", "a c", "b a"}));
+        g.add("tokenizer.ggml.eos_token_id", GgufValue::u32(4));
+        g.add("tokenizer.chat_template", GgufValue::str("{{ x }}"));
+        ASSERT_TRUE(g.open(p).ok());
+        ASSERT_TRUE(g.close().ok());
+    }
+    auto f = GgufFile::open(p);
+    ASSERT_TRUE(f.ok());
+    auto t = tokenizer_from_gguf(*f);
+    ASSERT_TRUE(t.ok()) << t.status().message();
+    ASSERT_TRUE(t->has_value());
+    const auto tj = nlohmann::json::parse((*t)->tokenizer_json);
+    EXPECT_EQ(tj["model"]["vocab"], (nlohmann::json{{"a", 0}, {"b", 1}, {"ab", 2}}));
+    EXPECT_EQ(tj["model"]["merges"], nlohmann::json::array({"a b"}));
+    ASSERT_EQ(tj["added_tokens"].size(), 2u);
+    EXPECT_EQ(tj["added_tokens"][0]["content"], "<|endoftext|>");
+    EXPECT_EQ(tj["added_tokens"][0]["special"], true);
+    EXPECT_EQ(tj["added_tokens"][1]["id"], 5);
+    EXPECT_EQ(tj["added_tokens"][1]["special"], false);
+    EXPECT_EQ(tj["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"], kGlm4PreTokenizerRegex);
+    const auto cfg = nlohmann::json::parse((*t)->tokenizer_config_json);
+    EXPECT_EQ(cfg["eos_token"], "<|endoftext|>");
+    EXPECT_EQ(cfg["chat_template"], "{{ x }}");
+
+    GgufWriter g2;
+    g2.add("tokenizer.ggml.model", GgufValue::str("llama"));
+    g2.add("tokenizer.ggml.tokens", GgufValue::str_array({"a"}));
+    ASSERT_TRUE(g2.open(p).ok());
+    ASSERT_TRUE(g2.close().ok());
+    auto f2 = GgufFile::open(p);
+    ASSERT_TRUE(f2.ok());
+    expect_error(tokenizer_from_gguf(*f2).status(), ErrorCode::kUnsupported, {"llama", "gpt2"});
+}
+
 TEST(io_gguf, NonGlm4ArchitectureIsRefused) {
     TempDir d;
     const auto p = d.file("llama.gguf");
