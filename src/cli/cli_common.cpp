@@ -8,6 +8,7 @@
 #include "base/thread_pool.h"
 #include "io/gguf.h"
 #include "io/gguf_glm4.h"
+#include "model/weight_quant.h"
 #include "tools/builtin_model.h"
 
 namespace ag::cli {
@@ -19,6 +20,10 @@ void add_model_options(CLI::App& cmd, ModelArgs& args) {
                    "the built-in model");
     cmd.add_option("--threads", args.threads, "CPU threads (default: all cores)")
         ->check(CLI::Range(0, 1024));
+    cmd.add_option("--quantization,-q", args.quantization,
+                   "quantize the text decoder's weight matrices while loading (vLLM's flag name): "
+                   "q8_0, q4_0 or q4_k; default: keep the checkpoint's dtypes")
+        ->check(CLI::IsMember({"q8_0", "q4_0", "q4_k"}, CLI::ignore_case));
 }
 
 Result<LoadedModel> load_model(const ModelArgs& args, bool need_tokenizer) {
@@ -33,7 +38,9 @@ Result<LoadedModel> load_model(const ModelArgs& args, bool need_tokenizer) {
     } else {
         out.dir = args.model;
     }
-    auto m = model::load_model(out.dir);
+    model::LoadOptions lo;
+    if (!args.quantization.empty()) lo.weight_dtype = model::parse_weight_dtype(args.quantization);
+    auto m = model::load_model(out.dir, lo);
     if (!m.ok()) return m.status();
     out.model = std::move(m).value();
     namespace fs = std::filesystem;

@@ -17,6 +17,7 @@ namespace ag::cli {
 struct ModelArgs {
     std::string model;   // empty: built-in model
     int threads = 0;     // 0: all cores
+    std::string quantization;  // "": keep the checkpoint's dtypes; q8_0 | q4_0 | q4_k at load
 };
 
 void add_model_options(CLI::App& cmd, ModelArgs& args);
@@ -43,6 +44,8 @@ void add_generate_command(CLI::App& app, int& rc);
 void add_logits_command(CLI::App& app, int& rc);
 void add_export_builtin_command(CLI::App& app, int& rc);
 void add_bench_command(CLI::App& app, int& rc);
+// `bench image`, under the `bench` subcommand.
+void add_bench_image_command(CLI::App& bench, int& rc);
 void add_serve_command(CLI::App& app, int& rc);
 void add_quantize_command(CLI::App& app, int& rc);
 

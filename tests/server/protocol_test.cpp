@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "server/openai/chat_completions/protocol.h"
+#include "server/openai/media.h"
 #include "server/openai/common_params.h"
 #include "server/openai/completions/protocol.h"
 
@@ -185,14 +186,32 @@ TEST(ChatProtocol, MessagesValidation) {
             .has_value());
 }
 
-TEST(ChatProtocol, ImagePartsAreRejectedClearly) {
+TEST(ChatProtocol, ImagePartsCarryTheirUrl) {
     json parts = {{{"type", "image_url"}, {"image_url", {{"url", "data:image/png;base64,AA"}}}},
+                  {{"type", "image_url"}, {"image_url", "file:///tmp/x.png"}},
                   {{"type", "text"}, {"text", "what is this"}}};
     ChatRequest r;
-    auto e = parse({{"messages", {{{"role", "user"}, {"content", parts}}}}}, r);
-    ASSERT_TRUE(e.has_value());
-    EXPECT_EQ(e->status, 400);
-    EXPECT_NE(e->message.find("image input is not supported yet"), std::string::npos);
+    ASSERT_FALSE(parse({{"messages", {{{"role", "user"}, {"content", parts}}}}}, r).has_value());
+    const auto& p = r.messages[0].parts;
+    ASSERT_EQ(p.size(), 3u);
+    EXPECT_EQ(p[0].type, chat::ContentPart::Type::kImage);
+    EXPECT_EQ(p[0].text, "data:image/png;base64,AA");
+    EXPECT_EQ(p[1].text, "file:///tmp/x.png");
+    EXPECT_EQ(collect_image_urls(r.messages),
+              (std::vector<std::string>{"data:image/png;base64,AA", "file:///tmp/x.png"}));
+}
+
+TEST(ChatProtocol, OtherMediaAndMalformedImagePartsAreRejected) {
+    for (const json& part : {json{{"type", "input_audio"}, {"input_audio", {{"data", "AA"}}}},
+                             json{{"type", "video_url"}, {"video_url", {{"url", "x"}}}},
+                             json{{"type", "image_url"}},
+                             json{{"type", "image_url"}, {"image_url", {{"url", 3}}}}}) {
+        ChatRequest r;
+        auto e = parse({{"messages", {{{"role", "user"}, {"content", {part}}}}}}, r);
+        ASSERT_TRUE(e.has_value()) << part.dump();
+        EXPECT_EQ(e->status, 400);
+        EXPECT_NE(e->message.find("messages[0].content[0]"), std::string::npos) << e->message;
+    }
 }
 
 TEST(ChatProtocol, ContentFormats) {

@@ -1,0 +1,108 @@
+#include "tools/bench_image.h"
+
+#include <chrono>
+#include <vector>
+
+#include "kernels/cpu/cpu.h"
+#include "tensor/dtype.h"
+
+namespace ag::tools {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t0) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+// A smooth synthetic screenshot (content does not change the cost).
+mm::RgbImage synthetic_image(int width, int height) {
+    mm::RgbImage im;
+    im.width = width;
+    im.height = height;
+    im.data.resize(static_cast<size_t>(width) * static_cast<size_t>(height) * 3);
+    for (int y = 0; y < height; ++y) {
+        for (int x = 0; x < width; ++x) {
+            uint8_t* p = im.pixel(y, x);
+            p[0] = static_cast<uint8_t>((x * 7 + y) & 255);
+            p[1] = static_cast<uint8_t>((y * 3) & 255);
+            p[2] = static_cast<uint8_t>((x ^ y) & 255);
+        }
+    }
+    return im;
+}
+
+// Multiply-adds per second of kernels::cpu::matmul for y[m,n] = x[m,k]·w[n,k]ᵀ, best of 3.
+double matmul_macs_per_s(int64_t m, int64_t k, int64_t n, DType w_dtype) {
+    std::vector<float> x(static_cast<size_t>(m * k), 0.01f), y(static_cast<size_t>(m * n));
+    std::vector<uint8_t> w(dtype_row_bytes(w_dtype, k) * static_cast<size_t>(n), 0x3c);
+    double best = 0;
+    for (int r = 0; r < 3; ++r) {
+        const auto t0 = Clock::now();
+        kernels::cpu::matmul(x.data(), m, k, w.data(), w_dtype, n, nullptr, y.data());
+        const double s = ms_since(t0) / 1e3;
+        best = std::max(best, static_cast<double>(m * k * n) / s);
+    }
+    return best;
+}
+
+}  // namespace
+
+VisionCost autoglm_vision_cost(int64_t grid_h, int64_t grid_w) {
+    constexpr double d = 1536, depth = 24, mlp = 4096, out = 4096, inter = 13696;
+    constexpr double patch_dim = 3 * 2 * 14 * 14;
+    const double L = static_cast<double>(grid_h * grid_w);
+    const double T = L / 4;  // merged tokens
+    VisionCost c;
+    c.linear_macs = L * patch_dim * d                       // patch embedding
+                    + depth * L * (4 * d * d + 3 * d * mlp)  // qkv, proj, gate|up, down
+                    + T * (4 * d * out + out * out + 3 * out * inter);  // downsample, merger
+    c.attention_macs = depth * 2 * L * L * d;  // q·kᵀ and p·v over all heads
+    return c;
+}
+
+Result<nlohmann::json> bench_image(const model::Model& m, const mm::Glm4vImageProcessorConfig& pc,
+                                   const BenchImageOptions& o) {
+    const model::VisionModel* vm = m.vision();
+    if (vm == nullptr) return Status(ErrorCode::kInvalidArgument, "the model has no vision tower");
+    const mm::RgbImage img = synthetic_image(o.width, o.height);
+    double pre_ms = 0, enc_ms = 0;
+    mm::Glm4vImageInputs in;
+    for (int r = 0; r < o.repetitions; ++r) {
+        auto t0 = Clock::now();
+        auto p = mm::glm4v_preprocess(img, pc);
+        if (!p.ok()) return p.status();
+        pre_ms += ms_since(t0);
+        in = std::move(p).value();
+        const model::ImageGrid g{in.grid_thw[0], in.grid_thw[1], in.grid_thw[2]};
+        t0 = Clock::now();
+        auto e = vm->encode_image({in.pixel_values.as<float>(),
+                                   static_cast<size_t>(in.pixel_values.numel())}, g);
+        if (!e.ok()) return e.status();
+        enc_ms += ms_since(t0);
+    }
+    const int64_t gh = in.grid_thw[1], gw = in.grid_thw[2];
+    const VisionCost cost = autoglm_vision_cost(gh, gw);
+    const int64_t L = gh * gw;
+    const double lin_speed = matmul_macs_per_s(std::min<int64_t>(L, 1024), 1536, 4096, DType::kBF16);
+    const double att_speed = matmul_macs_per_s(256, 128, std::min<int64_t>(L, 4096), DType::kF32);
+    const double est_s = cost.linear_macs / lin_speed + cost.attention_macs / att_speed;
+    return nlohmann::json{
+        {"width", o.width},
+        {"height", o.height},
+        {"max_pixels", pc.max_pixels},
+        {"grid_thw", {in.grid_thw[0], gh, gw}},
+        {"image_tokens", in.num_tokens()},
+        {"kernel_isa", std::string(kernels::cpu::isa_name())},
+        {"preprocess_ms", pre_ms / o.repetitions},
+        {"encode_ms", enc_ms / o.repetitions},
+        {"autoglm_9b_vision_linear_gmacs", cost.linear_macs / 1e9},
+        {"autoglm_9b_vision_attention_gmacs", cost.attention_macs / 1e9},
+        {"bf16_matmul_gmacs_per_s", lin_speed / 1e9},
+        {"f32_attention_matmul_gmacs_per_s", att_speed / 1e9},
+        {"autoglm_9b_encode_s_estimate", est_s},
+    };
+}
+
+}  // namespace ag::tools
