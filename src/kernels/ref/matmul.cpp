@@ -18,9 +18,6 @@ void quantize_act_q8_0(const float* x, ActQ8_0* y, int64_t k) {
     }
 }
 
-namespace {
-
-// One output element of a quantized matmul; x row already quantized.
 float dot_q8_0(const ActQ8_0* x, const quant::BlockQ8_0* w, int64_t nb) {
     float acc = 0.0f;
     for (int64_t b = 0; b < nb; ++b) {
@@ -63,6 +60,8 @@ float dot_q4_k(const quant::BlockQ8_K* x, const quant::BlockQ4_K* w, int64_t nb)
     }
     return acc;
 }
+
+namespace {
 
 void matmul_quant(const float* x, int64_t m, int64_t k, const void* w, DType w_dtype, int64_t n,
                   const float* bias, float* y) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "tensor/dtype.h"
+#include "tensor/quant.h"
 
 namespace ag::kernels::ref {
 
@@ -24,6 +25,13 @@ struct ActQ8_0 {
     int8_t qs[32];
 };
 void quantize_act_q8_0(const float* x, ActQ8_0* y, int64_t k);
+
+// One output element of a quantized matmul over nb blocks (x row already quantized): per block
+// an exact integer dot, scaled by x.d · w.d and accumulated in block order. The portable CPU path
+// uses these too.
+float dot_q8_0(const ActQ8_0* x, const quant::BlockQ8_0* w, int64_t nb);
+float dot_q4_0(const ActQ8_0* x, const quant::BlockQ4_0* w, int64_t nb);
+float dot_q4_k(const quant::BlockQ8_K* x, const quant::BlockQ4_K* w, int64_t nb);
 
 // y[r, :] = w ⊙ (x[r, :] / sqrt(mean(x[r, :]²) + eps)).  x, y: [rows, cols]; w: [cols].
 void rms_norm(const float* x, const float* w, float* y, int64_t rows, int64_t cols, float eps);

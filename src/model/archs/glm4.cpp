@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "io/checkpoint.h"
+#include "model/checkpoint_weights.h"
 #include "kernels/cpu/cpu.h"
 #include "model/weight_quant.h"
 
@@ -15,24 +16,6 @@ namespace {
 
 namespace kn = ag::kernels::cpu;
 
-Tensor need(const io::Checkpoint& ck, const std::string& name, std::vector<int64_t> shape) {
-    auto r = ck.tensor(name, std::move(shape));
-    if (!r.ok()) throw Error(r.status().code(), r.status().message());
-    const DType dt = r->dtype();
-    if (dt != DType::kF32 && dt != DType::kBF16 && dt != DType::kF16 && !dtype_is_quantized(dt)) {
-        throw Error(ErrorCode::kUnsupported,
-                    fmt::format("tensor '{}' in {} has dtype {}; F32, F16, BF16, Q8_0, Q4_0 or "
-                                "Q4_K expected", name, ck.file_of(name), dtype_name(dt)));
-    }
-    return std::move(r).value();
-}
-
-std::vector<float> need_f32(const io::Checkpoint& ck, const std::string& name, int64_t n) {
-    Tensor t = need(ck, name, {n});
-    std::vector<float> v(static_cast<size_t>(n));
-    convert_to_f32(t.dtype(), t.data(), v.data(), n);
-    return v;
-}
 
 }  // namespace
 
@@ -45,7 +28,7 @@ Result<std::unique_ptr<Glm4TextModel>> Glm4TextModel::load(const io::Checkpoint&
         auto m = std::unique_ptr<Glm4TextModel>(new Glm4TextModel());
         // A weight matrix, quantized when opts.weight_dtype asks for it.
         const auto mat = [&](const std::string& name, std::vector<int64_t> shape) {
-            Tensor w = need(ck, name, std::move(shape));
+            Tensor w = need_weight(ck, name, std::move(shape));
             return opts.weight_dtype ? quantize_matrix(w, *opts.weight_dtype) : w;
         };
         const TextConfig& t = cfg.text;
@@ -57,9 +40,9 @@ Result<std::unique_ptr<Glm4TextModel>> Glm4TextModel::load(const io::Checkpoint&
         } else if (t.tie_word_embeddings) {
             m->lm_head_ = m->embed_;
         } else {
-            m->lm_head_ = need(ck, lm_head, {t.vocab_size, d});  // reports the missing tensor
+            m->lm_head_ = need_weight(ck, lm_head, {t.vocab_size, d});  // reports the missing tensor
         }
-        m->norm_final_ = need_f32(ck, p + "norm.weight", d);
+        m->norm_final_ = need_f32(ck, p + "norm.weight", {d});
         for (int64_t l = 0; l < t.n_layer; ++l) {
             const std::string lp = fmt::format("{}layers.{}.", p, l);
             Layer L;
@@ -68,16 +51,16 @@ Result<std::unique_ptr<Glm4TextModel>> Glm4TextModel::load(const io::Checkpoint&
             L.wv = mat(lp + "self_attn.v_proj.weight", {kv_out, d});
             L.wo = mat(lp + "self_attn.o_proj.weight", {d, q_out});
             if (t.attention_bias) {
-                L.bq = need_f32(ck, lp + "self_attn.q_proj.bias", q_out);
-                L.bk = need_f32(ck, lp + "self_attn.k_proj.bias", kv_out);
-                L.bv = need_f32(ck, lp + "self_attn.v_proj.bias", kv_out);
+                L.bq = need_f32(ck, lp + "self_attn.q_proj.bias", {q_out});
+                L.bk = need_f32(ck, lp + "self_attn.k_proj.bias", {kv_out});
+                L.bv = need_f32(ck, lp + "self_attn.v_proj.bias", {kv_out});
             }
             L.w_gate_up = mat(lp + "mlp.gate_up_proj.weight", {2 * F, d});
             L.w_down = mat(lp + "mlp.down_proj.weight", {d, F});
-            L.norm_in = need_f32(ck, lp + "input_layernorm.weight", d);
-            L.norm_post_attn_out = need_f32(ck, lp + "post_self_attn_layernorm.weight", d);
-            L.norm_pre_mlp = need_f32(ck, lp + "post_attention_layernorm.weight", d);
-            L.norm_post_mlp_out = need_f32(ck, lp + "post_mlp_layernorm.weight", d);
+            L.norm_in = need_f32(ck, lp + "input_layernorm.weight", {d});
+            L.norm_post_attn_out = need_f32(ck, lp + "post_self_attn_layernorm.weight", {d});
+            L.norm_pre_mlp = need_f32(ck, lp + "post_attention_layernorm.weight", {d});
+            L.norm_post_mlp_out = need_f32(ck, lp + "post_mlp_layernorm.weight", {d});
             m->layers_.push_back(std::move(L));
         }
         // ω_j = θ^(−2j / rotary_dim), as transformers' default rope init (computed in f32 there).

@@ -36,48 +36,9 @@ void prepare_act(DType wt, const float* x, int64_t k, void* out) {
     }
 }
 
-float dot_q8_0(const ref::ActQ8_0* x, const BlockQ8_0* w, int64_t nb) {
-    float acc = 0.0f;
-    for (int64_t b = 0; b < nb; ++b) {
-        int32_t s = 0;
-        for (int i = 0; i < 32; ++i) s += int32_t{x[b].qs[i]} * int32_t{w[b].qs[i]};
-        acc += (x[b].d * f16_to_f32(w[b].d)) * static_cast<float>(s);
-    }
-    return acc;
-}
-
-float dot_q4_0(const ref::ActQ8_0* x, const BlockQ4_0* w, int64_t nb) {
-    float acc = 0.0f;
-    for (int64_t b = 0; b < nb; ++b) {
-        int32_t s = 0;
-        for (int i = 0; i < 16; ++i) {
-            s += int32_t{x[b].qs[i]} * ((w[b].qs[i] & 15) - 8);
-            s += int32_t{x[b].qs[i + 16]} * ((w[b].qs[i] >> 4) - 8);
-        }
-        acc += (x[b].d * f16_to_f32(w[b].d)) * static_cast<float>(s);
-    }
-    return acc;
-}
-
-float dot_q4_k(const BlockQ8_K* x, const BlockQ4_K* w, int64_t nb) {
-    float acc = 0.0f;
-    for (int64_t b = 0; b < nb; ++b) {
-        int32_t sa = 0, sm = 0;
-        for (int s = 0; s < 8; ++s) {
-            uint8_t sc, mn;
-            quant::q4k_scale_min(s, w[b].scales, &sc, &mn);
-            const uint8_t* q = w[b].qs + 32 * (s / 2);
-            const int shift = (s % 2) * 4;
-            int32_t dot = 0;
-            for (int l = 0; l < 32; ++l) dot += int32_t{x[b].qs[32 * s + l]} * ((q[l] >> shift) & 15);
-            sa += int32_t{sc} * dot;
-            sm += int32_t{mn} * (x[b].bsums[2 * s] + x[b].bsums[2 * s + 1]);
-        }
-        acc += (x[b].d * f16_to_f32(w[b].d)) * static_cast<float>(sa);
-        acc -= (x[b].d * f16_to_f32(w[b].dmin)) * static_cast<float>(sm);
-    }
-    return acc;
-}
+using ref::dot_q4_0;
+using ref::dot_q4_k;
+using ref::dot_q8_0;
 
 constexpr int64_t kRowBlock = 16;  // float weights: rows widened to f32 once, reused for all x
 

@@ -8,6 +8,7 @@
 
 #include "base/thread_pool.h"
 #include "io/checkpoint.h"
+#include "model/checkpoint_weights.h"
 #include "kernels/cpu/cpu.h"
 
 namespace ag::model {
@@ -20,25 +21,6 @@ size_t sz(int64_t a) { return static_cast<size_t>(a); }
 
 constexpr int64_t kMlpRows = 1024;  // row chunk of the ViT and merger MLPs
 
-Tensor need(const io::Checkpoint& ck, const std::string& name, std::vector<int64_t> shape) {
-    auto r = ck.tensor(name, std::move(shape));
-    if (!r.ok()) throw Error(r.status().code(), r.status().message());
-    const DType dt = r->dtype();
-    if (dt != DType::kF32 && dt != DType::kBF16 && dt != DType::kF16 && !dtype_is_quantized(dt)) {
-        throw Error(ErrorCode::kUnsupported,
-                    fmt::format("tensor '{}' in {} has dtype {}; F32, F16 or BF16 expected", name,
-                                ck.file_of(name), dtype_name(dt)));
-    }
-    return std::move(r).value();
-}
-
-std::vector<float> need_f32(const io::Checkpoint& ck, const std::string& name,
-                            std::vector<int64_t> shape) {
-    Tensor t = need(ck, name, std::move(shape));
-    std::vector<float> v(sz(t.numel()));
-    convert_to_f32(t.dtype(), t.data(), v.data(), t.numel());
-    return v;
-}
 
 // Two [rows_i, cols] matrices of one dtype stacked into one owning [rows_a + rows_b, cols] tensor
 // (gate rows, then up rows), so one GEMM computes both and silu_mul can consume the result.
@@ -219,7 +201,7 @@ Result<std::unique_ptr<Glm4vVisionTower>> Glm4vVisionTower::load(const io::Check
         const int64_t d = c.hidden_size, o = c.out_hidden_size, F = c.intermediate_size;
         // Stored [out, C, T, P, P] / [out, d, m, m]: contiguous, used as [out, C·T·P·P] and
         // [out, d·m·m] matrices (the matmul helper reads only dim 0).
-        m->patch_w_ = need(ck, p + "patch_embed.proj.weight",
+        m->patch_w_ = need_weight(ck, p + "patch_embed.proj.weight",
                            {d, c.in_channels, c.temporal_patch_size, c.patch_size, c.patch_size});
         m->patch_b_ = need_f32(ck, p + "patch_embed.proj.bias", {d});
         m->post_conv_norm_ = need_f32(ck, p + "post_conv_layernorm.weight", {d});
@@ -230,24 +212,24 @@ Result<std::unique_ptr<Glm4vVisionTower>> Glm4vVisionTower::load(const io::Check
             Block B;
             B.norm1 = need_f32(ck, bp + "norm1.weight", {d});
             B.norm2 = need_f32(ck, bp + "norm2.weight", {d});
-            B.qkv = need(ck, bp + "attn.qkv.weight", {3 * d, d});
+            B.qkv = need_weight(ck, bp + "attn.qkv.weight", {3 * d, d});
             if (c.attention_bias) B.qkv_bias = need_f32(ck, bp + "attn.qkv.bias", {3 * d});
-            B.proj = need(ck, bp + "attn.proj.weight", {d, d});
-            B.gate_up = stack_rows(need(ck, bp + "mlp.gate_proj.weight", {o, d}),
-                                   need(ck, bp + "mlp.up_proj.weight", {o, d}));
-            B.down = need(ck, bp + "mlp.down_proj.weight", {d, o});
+            B.proj = need_weight(ck, bp + "attn.proj.weight", {d, d});
+            B.gate_up = stack_rows(need_weight(ck, bp + "mlp.gate_proj.weight", {o, d}),
+                                   need_weight(ck, bp + "mlp.up_proj.weight", {o, d}));
+            B.down = need_weight(ck, bp + "mlp.down_proj.weight", {d, o});
             m->blocks_.push_back(std::move(B));
         }
         m->post_norm_ = need_f32(ck, p + "post_layernorm.weight", {d});
-        m->down_w_ = need(ck, p + "downsample.weight",
+        m->down_w_ = need_weight(ck, p + "downsample.weight",
                           {o, d, c.spatial_merge_size, c.spatial_merge_size});
         m->down_b_ = need_f32(ck, p + "downsample.bias", {o});
-        m->merger_proj_ = need(ck, p + "merger.proj.weight", {o, o});
+        m->merger_proj_ = need_weight(ck, p + "merger.proj.weight", {o, o});
         m->merger_ln_w_ = need_f32(ck, p + "merger.post_projection_norm.weight", {o});
         m->merger_ln_b_ = need_f32(ck, p + "merger.post_projection_norm.bias", {o});
-        m->merger_gate_up_ = stack_rows(need(ck, p + "merger.gate_proj.weight", {F, o}),
-                                        need(ck, p + "merger.up_proj.weight", {F, o}));
-        m->merger_down_ = need(ck, p + "merger.down_proj.weight", {o, F});
+        m->merger_gate_up_ = stack_rows(need_weight(ck, p + "merger.gate_proj.weight", {F, o}),
+                                        need_weight(ck, p + "merger.up_proj.weight", {F, o}));
+        m->merger_down_ = need_weight(ck, p + "merger.down_proj.weight", {o, F});
         // Glm4vVisionRotaryEmbedding(head_dim / 2): inv_freq = 1 / θ^(arange(0, dim, 2) / dim), f32.
         const int64_t rot = c.head_dim() / 2;
         for (int64_t k = 0; k < rot / 2; ++k) {
