@@ -1,18 +1,19 @@
 // AVX-512 path (F, BW, VL, DQ, VNNI; FMA, F16C). Compiled with its own -m flags (see
 // src/kernels/CMakeLists.txt) and only called after CPUID says the CPU has them.
 //
-// Every product is computed in tiles of R x rows × C weight rows. Each output element owns one
-// 16-lane accumulator that receives the same sequence of operations whatever R and C are, and is
-// reduced in a fixed order at the end: a row's result does not depend on m or on the other rows
-// (batch invariance); decode (m = 1) and prefill share the code.
+// F32/F16/BF16 and Q4_K products are computed in tiles of R x rows × C weight rows. Each output
+// element owns one 16-lane accumulator that receives the same sequence of operations whatever R
+// and C are, and is reduced in a fixed order at the end: a row's result does not depend on m or on
+// the other rows (batch invariance); decode (m = 1) and prefill share the code.
 //
 // Quantized weights (integer dot products, vpdpbusd: unsigned 8-bit × signed 8-bit → int32):
 //   Q8_0 / Q4_0 · Q8_0-activations: the weights are the unsigned side (w + 128, resp. the
-//     nibbles), x the signed side; −128·Σx (resp. −8·Σx) per lane comes prepared with x.
+//     nibbles), x the signed side; −128·Σx (resp. −8·Σx) per block comes prepared with x. The
+//     weights are transposed on the fly into panels of 16 rows, so one vpdpbusd advances 16
+//     outputs of one x row (no horizontal sums); see PanelKernel. Every m uses it.
 //   Q4_K · Q8_K: nibbles unsigned; per-sub-block 6-bit scales applied to the int32 lanes with
-//     vpdpwssd, the mins term from the Q8_K group sums with vpmaddwd.
-// A pair of 32-blocks fills one 512-bit register, so per block pair and output element the cost
-// is one vpdpbusd, one int→float convert and a scale multiply-add.
+//     vpdpwssd, the mins term from the Q8_K group sums with vpmaddwd; a 64-value chunk of one
+//     row fills one register.
 #include <immintrin.h>
 
 #include <cstring>
@@ -28,6 +29,7 @@ using quant::BlockQ8_K;
 
 // No std:: templates in this unit (see isa.h).
 inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
+inline int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }
 
 inline float h2f(const uint8_t* p) {
     uint16_t h;
@@ -99,149 +101,253 @@ struct FloatKernel {
 // ---------------------------------------------------------------- Q8_0 / Q4_0 weights
 
 // Both formats put the weights on the unsigned side of vpdpbusd (Q4_0: the nibbles 0..15; Q8_0:
-// w + 128) and the activations on the signed side; the offset (−8·Σx resp. −128·Σx per 4-byte
-// lane) comes prepared with x and is the starting value of the integer dot product.
+// w + 128) and the activations on the signed side; the offset −Z·Σx (Z = 8 resp. 128) comes
+// prepared with x and is the starting value of each block's integer dot product.
 //
-// A block pair (64 values) fills one register in the order [b0[0:16], b1[0:16], b0[16:32],
-// b1[16:32]] (128-bit chunks): that is what Q4_0's nibble layout unpacks to with one masked
-// broadcast and one shift, and int32 lanes 0-3 and 8-11 then belong to block 0, lanes 4-7 and
-// 12-15 to block 1, so a scale vector is a broadcast of [d0 ×4, d1 ×4].
+// Weights are transposed on the fly, one panel of 16 rows at a time (for m > 8 into a per-thread
+// scratch buffer, reused by every 8-row x tile; for m <= 8 in registers): per 32-block, 8 registers of 16 rows × 4 consecutive k (register g holds k = 4g..4g+3
+// of every row, 32-bit lane c = row c) and the 16 row scales as f32. One vpdpbusd with 4 x quants
+// broadcast then advances 16 outputs, with no horizontal reduction. A tile is up to 8 x rows × one
+// panel; per output and block: the exact int32 Σ q_x·q_w (plus offset), then
+//   acc = fma(float(Σ), d_x·d_w, acc)
+// in block order. That sequence does not depend on the tile shape or on m, and the integer sum
+// is exact whatever its order, so row i's result is the same for every m (batch invariance).
 //
-// Prepared activation record per block pair, 64-byte aligned:
-//   [0, 64)    quants (s8) in the order above
-//   [64, 128)  int32 × 16: −Z · (sum of each lane's 4 quants), Z = 8 (Q4_0) or 128 (Q8_0)
-//   [128, 192) f32 × 16: [d0 ×4, d1 ×4, d0 ×4, d1 ×4]
-// An odd block count leaves the second block of the last record zero.
-constexpr size_t kPairBytes = 192;
-
-inline __m512i chunk_order(__m512i natural) {  // [b0lo, b0hi, b1lo, b1hi] → [b0lo, b1lo, b0hi, b1hi]
-    return _mm512_shuffle_i64x2(natural, natural, _MM_SHUFFLE(3, 1, 2, 0));
-}
+// Prepared activation record per 32-block (kActBlock bytes): 32 quants (s8), d_x (f32),
+// −Z·Σ quants (int32).
+constexpr size_t kActBlock = 40;
+constexpr int64_t kPanel = 16;               // weight rows per panel (one register of outputs)
+constexpr size_t kPanelBlock = 8 * 64 + 64;  // repacked bytes per panel and 32-block
 
 void prepare_q8_0_act(DType wt, const float* x, int64_t k, uint8_t* out) {
-    const int64_t nb = k / 32, np = (nb + 1) / 2;
+    const int64_t nb = k / 32;
     const __m512 sign = _mm512_set1_ps(-0.0f);
-    for (int64_t p = 0; p < np; ++p) {
-        uint8_t* rec = out + p * kPairBytes;
-        float d2[2] = {0.0f, 0.0f};
-        for (int h = 0; h < 2; ++h) {
-            const int64_t b = 2 * p + h;
-            if (b >= nb) {
-                std::memset(rec + 32 * h, 0, 32);
-                continue;
-            }
-            const __m512 v0 = _mm512_loadu_ps(x + 32 * b), v1 = _mm512_loadu_ps(x + 32 * b + 16);
-            const float amax = _mm512_reduce_max_ps(
-                _mm512_max_ps(_mm512_andnot_ps(sign, v0), _mm512_andnot_ps(sign, v1)));
-            const float d = amax / 127.0f;
-            const float id = d != 0.0f ? 1.0f / d : 0.0f;
-            const __m512 vid = _mm512_set1_ps(id);
-            constexpr int kRound = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
-            const __m512i q0 = _mm512_cvtps_epi32(_mm512_roundscale_ps(_mm512_mul_ps(v0, vid), kRound));
-            const __m512i q1 = _mm512_cvtps_epi32(_mm512_roundscale_ps(_mm512_mul_ps(v1, vid), kRound));
-            const __m256i qb = _mm256_inserti128_si256(
-                _mm256_castsi128_si256(_mm512_cvtsepi32_epi8(q0)), _mm512_cvtsepi32_epi8(q1), 1);
-            _mm256_store_si256(reinterpret_cast<__m256i*>(rec + 32 * h), qb);
-            d2[h] = d;
-        }
-        const __m512i q = chunk_order(_mm512_load_si512(rec));
-        _mm512_store_si512(rec, q);
-        const __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(1), q);
-        const __m512i corr = _mm512_sub_epi32(_mm512_setzero_si512(),
-                                              _mm512_slli_epi32(s, wt == DType::kQ4_0 ? 3 : 7));
-        _mm512_store_si512(rec + 64, corr);
-        const __m256 dd = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_set1_ps(d2[0])), _mm_set1_ps(d2[1]), 1);
-        _mm512_store_ps(rec + 128, _mm512_insertf32x8(_mm512_castps256_ps512(dd), dd, 1));
+    const int shift = wt == DType::kQ4_0 ? 3 : 7;
+    for (int64_t b = 0; b < nb; ++b) {
+        uint8_t* rec = out + static_cast<size_t>(b) * kActBlock;
+        const __m512 v0 = _mm512_loadu_ps(x + 32 * b), v1 = _mm512_loadu_ps(x + 32 * b + 16);
+        const float amax = _mm512_reduce_max_ps(
+            _mm512_max_ps(_mm512_andnot_ps(sign, v0), _mm512_andnot_ps(sign, v1)));
+        const float d = amax / 127.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        const __m512 vid = _mm512_set1_ps(id);
+        constexpr int kRound = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+        const __m512i q0 = _mm512_cvtps_epi32(_mm512_roundscale_ps(_mm512_mul_ps(v0, vid), kRound));
+        const __m512i q1 = _mm512_cvtps_epi32(_mm512_roundscale_ps(_mm512_mul_ps(v1, vid), kRound));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(rec), _mm512_cvtsepi32_epi8(q0));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(rec + 16), _mm512_cvtsepi32_epi8(q1));
+        // |q| <= 127 here, so the saturating narrowing kept the values and the sum is exact.
+        const int32_t sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+        const int32_t corr = -(sum * (1 << shift));
+        std::memcpy(rec + 32, &d, 4);
+        std::memcpy(rec + 36, &corr, 4);
     }
 }
 
+// 4×4 transpose of 32-bit elements inside each 128-bit lane: v[i] lane l holds 16 bytes of row
+// 4l + i; afterwards u[q] 32-bit element 4l + i is dword q of that row (so u[q] lane c = row c).
+inline void transpose4(const __m512i v[4], __m512i u[4]) {
+    const __m512i t0 = _mm512_unpacklo_epi32(v[0], v[1]), t1 = _mm512_unpackhi_epi32(v[0], v[1]);
+    const __m512i t2 = _mm512_unpacklo_epi32(v[2], v[3]), t3 = _mm512_unpackhi_epi32(v[2], v[3]);
+    u[0] = _mm512_unpacklo_epi64(t0, t2);
+    u[1] = _mm512_unpackhi_epi64(t0, t2);
+    u[2] = _mm512_unpacklo_epi64(t1, t3);
+    u[3] = _mm512_unpackhi_epi64(t1, t3);
+}
+
+inline __m512i load4x128(const uint8_t* const* rows, int i, int64_t off) {
+    __m512i v = _mm512_castsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[i] + off)));
+    v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[4 + i] + off)), 1);
+    v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[8 + i] + off)), 2);
+    return _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[12 + i] + off)), 3);
+}
+
+// Per-thread scratch for one repacked panel (no std:: containers in this unit).
+struct PanelScratch {
+    uint8_t* p = nullptr;
+    size_t cap = 0;
+    PanelScratch() = default;
+    PanelScratch(const PanelScratch&) = delete;
+    PanelScratch& operator=(const PanelScratch&) = delete;
+    ~PanelScratch() { _mm_free(p); }
+    uint8_t* get(size_t bytes) {
+        if (bytes > cap) {
+            _mm_free(p);
+            p = static_cast<uint8_t*>(_mm_malloc(bytes, 64));
+            cap = p ? bytes : 0;
+        }
+        return p;
+    }
+};
+
 template <DType WT>
-struct Q8Kernel {  // Q8_0 and Q4_0 weights
+struct PanelKernel {  // Q8_0 and Q4_0 weights
     static constexpr int64_t kBlockBytes = WT == DType::kQ8_0 ? 34 : 18;
-    static constexpr int64_t kSegPairs = 64;  // weight scales are unpacked this many pairs ahead
+    static constexpr int kRows = 8;  // x rows per tile
+
+    // Row pointers of the panel j .. j+15 (rows past je - 1 repeat row je - 1) and their byte
+    // offsets from the first, for the scale gather.
+    static __m512i panel_rows(const uint8_t* w, size_t rb, int64_t j, int64_t je, const uint8_t** rows) {
+        alignas(64) int32_t offs[kPanel];
+        for (int c = 0; c < kPanel; ++c) {
+            const int64_t r = imin(j + c, je - 1);
+            rows[c] = w + static_cast<size_t>(r) * rb;
+            offs[c] = static_cast<int32_t>(static_cast<size_t>(r - j) * rb);
+        }
+        return _mm512_load_si512(offs);
+    }
+
+    // Block at byte offset bo of the 16 rows: wq[g] lane c = row c's unsigned quants 4g..4g+3,
+    // dw lane c = row c's scale.
+    static inline void load_block(const uint8_t* const* rows, __m512i voff, int64_t bo, __m512i* wq, __m512& dw) {
+        __m512i v[4], u[4];
+        for (int i = 0; i < 4; ++i) v[i] = load4x128(rows, i, bo + 2);
+        transpose4(v, u);
+        if constexpr (WT == DType::kQ4_0) {
+            const __m512i nib = _mm512_set1_epi8(0x0F);
+            for (int q = 0; q < 4; ++q) {
+                wq[q] = _mm512_and_si512(u[q], nib);
+                wq[4 + q] = _mm512_and_si512(_mm512_srli_epi16(u[q], 4), nib);
+            }
+        } else {
+            const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+            for (int q = 0; q < 4; ++q) wq[q] = _mm512_xor_si512(u[q], flip);
+            for (int i = 0; i < 4; ++i) v[i] = load4x128(rows, i, bo + 18);
+            transpose4(v, u);
+            for (int q = 0; q < 4; ++q) wq[4 + q] = _mm512_xor_si512(u[q], flip);
+        }
+        // Each lane reads its row's 2-byte scale and the 2 bytes after it.
+        const __m512i g = _mm512_i32gather_epi32(voff, rows[0] + bo, 1);
+        dw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(g));
+    }
+
+    // One block of R x rows (records at xb, xrb apart) against the 16 panel rows.
+    template <int R>
+    static inline void block_rows(const uint8_t* xb, size_t xrb, const __m512i* wq, __m512 dw, __m512* acc) {
+        for (int r = 0; r < R; ++r) {
+            const uint8_t* xr = xb + static_cast<size_t>(r) * xrb;
+            // Broadcasts straight from memory (they fold into vpdpbusd's {1to16} operand).
+            const auto bcast = [xr](int off) { return _mm512_broadcastd_epi32(_mm_loadu_si32(xr + off)); };
+            // Two chains (the integer sum is exact in any order).
+            __m512i s0 = bcast(36), s1 = _mm512_setzero_si512();
+            for (int g = 0; g < 8; g += 2) {
+                s0 = _mm512_dpbusd_epi32(s0, wq[g], bcast(4 * g));
+                s1 = _mm512_dpbusd_epi32(s1, wq[g + 1], bcast(4 * g + 4));
+            }
+            const __m512 sf = _mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1));
+            const __m512 dx = _mm512_castsi512_ps(bcast(32));
+            acc[r] = _mm512_fmadd_ps(sf, _mm512_mul_ps(dx, dw), acc[r]);
+        }
+    }
+
+    // Repacks the panel into `out` (kPanelBlock bytes per block); `next`: the first row of the
+    // next panel, prefetched block by block (nullptr: none).
+    static void repack(const uint8_t* const* rows, __m512i voff, size_t rb, int64_t nb, uint8_t* out,
+                       const uint8_t* next) {
+        for (int64_t b = 0; b < nb; ++b) {
+            const int64_t bo = b * kBlockBytes;
+            uint8_t* o = out + static_cast<size_t>(b) * kPanelBlock;
+            if (next) prefetch_panel(next, rb, bo);
+            __m512i wq[8];
+            __m512 dw;
+            load_block(rows, voff, bo, wq, dw);
+            for (int g = 0; g < 8; ++g) _mm512_store_si512(o + 64 * g, wq[g]);
+            _mm512_store_ps(reinterpret_cast<float*>(o + 512), dw);
+        }
+    }
+
+    static inline void prefetch_panel(const uint8_t* next, size_t rb, int64_t bo) {
+        for (int c = 0; c < kPanel; ++c) {
+            _mm_prefetch(reinterpret_cast<const char*>(next + static_cast<size_t>(c) * rb + bo), _MM_HINT_T0);
+        }
+    }
+
+    // out[r * 16 + c] = x row r · panel row c, for r < R, from the repacked panel.
+    template <int R>
+    __attribute__((noinline)) static void tile(const uint8_t* xa, size_t xrb, const uint8_t* pw, int64_t nb, float* out) {
+        __m512 acc[R];
+        for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+        for (int64_t b = 0; b < nb; ++b) {
+            const uint8_t* blk = pw + static_cast<size_t>(b) * kPanelBlock;
+            __m512i wq[8];
+            for (int g = 0; g < 8; ++g) wq[g] = _mm512_load_si512(blk + 64 * g);
+            const __m512 dw = _mm512_load_ps(reinterpret_cast<const float*>(blk + 512));
+            block_rows<R>(xa + static_cast<size_t>(b) * kActBlock, xrb, wq, dw, acc);
+        }
+        for (int r = 0; r < R; ++r) _mm512_storeu_ps(out + 16 * r, acc[r]);
+    }
+
+    // The same arithmetic straight from the weight rows (m <= kRows: each block is used once).
+    template <int R>
+    __attribute__((noinline)) static void tile_direct(const uint8_t* xa, size_t xrb, const uint8_t* const* rows, __m512i voff,
+                            size_t rb, int64_t nb, const uint8_t* next, float* out) {
+        __m512 acc[R];
+        for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+        for (int64_t b = 0; b < nb; ++b) {
+            const int64_t bo = b * kBlockBytes;
+            if (next) prefetch_panel(next, rb, bo);
+            __m512i wq[8];
+            __m512 dw;
+            load_block(rows, voff, bo, wq, dw);
+            block_rows<R>(xa + static_cast<size_t>(b) * kActBlock, xrb, wq, dw, acc);
+        }
+        for (int r = 0; r < R; ++r) _mm512_storeu_ps(out + 16 * r, acc[r]);
+    }
 
     template <int R>
-    static constexpr int cols() { return 4; }
-
-    // Scales of pairs [p0, p0 + np) of one row as [d0 ×4, d1 ×4] per pair (8 floats); blocks
-    // past the row's end get 0.
-    static inline void unpack_scales(const uint8_t* row, int64_t nb, int64_t p0, int64_t np, float* out) {
-        const __m512i offs = _mm512_mullo_epi32(
-            _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-            _mm512_set1_epi32(static_cast<int>(kBlockBytes)));
-        const __m512i i01 = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
-        const __m512i i23 = _mm512_set_epi32(7, 7, 7, 7, 6, 6, 6, 6, 5, 5, 5, 5, 4, 4, 4, 4);
-        const __m512i i45 = _mm512_add_epi32(i23, _mm512_set1_epi32(4));
-        const __m512i i67 = _mm512_add_epi32(i23, _mm512_set1_epi32(8));
-        for (int64_t b = 2 * p0; b < 2 * (p0 + np); b += 16) {  // 16 blocks = 8 pairs
-            const int64_t left = nb - b;
-            const auto mk = static_cast<__mmask16>(left >= 16 ? 0xFFFF : (1u << left) - 1u);
-            // Each 32-bit lane reads the block's 2-byte scale and 2 bytes after it.
-            const __m512i g = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), mk, offs, row + b * kBlockBytes, 1);
-            const __m512 f = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_and_si512(g, _mm512_set1_epi32(0xFFFF))));
-            float* o = out + 4 * (b - 2 * p0);
-            _mm512_store_ps(o, _mm512_permutexvar_ps(i01, f));
-            _mm512_store_ps(o + 16, _mm512_permutexvar_ps(i23, f));
-            _mm512_store_ps(o + 32, _mm512_permutexvar_ps(i45, f));
-            _mm512_store_ps(o + 48, _mm512_permutexvar_ps(i67, f));
-        }
-    }
-
-    // Quants of block pair p of one row as unsigned bytes, in the chunk order above.
-    static inline __m512i load_pair(const uint8_t* row, int64_t p, bool tail) {
-        const uint8_t* b0 = row + 2 * kBlockBytes * p;
-        if constexpr (WT == DType::kQ8_0) {
-            const __m512i lo = _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b0 + 2)));
-            const __m512i hi = tail ? _mm512_setzero_si512()
-                                    : _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b0 + 36)));
-            const __m512i v = _mm512_permutex2var_epi64(lo, _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0), hi);
-            return _mm512_xor_si512(v, _mm512_set1_epi8(static_cast<char>(0x80)));
+    static void tile_any(const uint8_t* xi, size_t xrb, const uint8_t* pw, const uint8_t* const* rows,
+                         __m512i voff, size_t rb, int64_t nb, const uint8_t* next, float* out) {
+        if (pw) {
+            tile<R>(xi, xrb, pw, nb, out);
         } else {
-            __m512i v = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b0 + 2)));
-            const __m128i q1 = tail ? _mm_setzero_si128() : _mm_loadu_si128(reinterpret_cast<const __m128i*>(b0 + 20));
-            v = _mm512_mask_broadcast_i32x4(v, 0xF0F0, q1);
-            return _mm512_and_si512(_mm512_srlv_epi64(v, _mm512_set_epi64(4, 4, 4, 4, 0, 0, 0, 0)),
-                                    _mm512_set1_epi8(0x0F));
+            tile_direct<R>(xi, xrb, rows, voff, rb, nb, next, out);
         }
     }
 
-    template <int R, int C>
-    static void tile(const Args& a, int64_t i, const uint8_t* const* wr, float* out) {
-        const int64_t nb = a.k / 32, np = (nb + 1) / 2;
-        const uint8_t* xa = a.xa + static_cast<size_t>(i) * a.xrb;
-        alignas(64) float ws[C][8 * kSegPairs + 64];
-        const int64_t next = C * nb * kBlockBytes;  // the next tile's rows, for prefetching
-        __m512 acc[R][C];
-        for (int r = 0; r < R; ++r)
-            for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
-        for (int64_t p0 = 0; p0 < np; p0 += kSegPairs) {
-            const int64_t p1 = imin(np, p0 + kSegPairs);
-            for (int c = 0; c < C; ++c) unpack_scales(wr[c], nb, p0, p1 - p0, ws[c]);
-            for (int64_t p = p0; p < p1; ++p) {
-                const bool tail = 2 * p + 1 == nb;
-                __m512i wq[C];
-                __m512 wd[C];
-                for (int c = 0; c < C; ++c) {
-                    // The same bytes of the next tile's rows: decode streams weights from DRAM
-                    // and this kernel is close to compute bound, so hide the latency.
-                    _mm_prefetch(reinterpret_cast<const char*>(wr[c] + next + 2 * kBlockBytes * p), _MM_HINT_T0);
-                    wq[c] = load_pair(wr[c], p, tail);
-                    wd[c] = _mm512_broadcast_f32x8(_mm256_load_ps(ws[c] + 8 * (p - p0)));
-                }
-                for (int r = 0; r < R; ++r) {
-                    const uint8_t* rec = xa + static_cast<size_t>(r) * a.xrb + p * kPairBytes;
-                    const __m512i xq = _mm512_load_si512(rec);
-                    const __m512i xc = _mm512_load_si512(rec + 64);
-                    const __m512 xd = _mm512_load_ps(reinterpret_cast<const float*>(rec + 128));
-                    for (int c = 0; c < C; ++c) {
-                        const __m512i s = _mm512_dpbusd_epi32(xc, wq[c], xq);
-                        acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(xd, wd[c]), acc[r][c]);
+    static void run(const uint8_t* xa, size_t xrb, int64_t m, int64_t k, const uint8_t* w, int64_t n,
+                    int64_t j0, int64_t j1, const float* bias, float* y) {
+        const int64_t nb = k / 32;
+        const size_t rb = static_cast<size_t>(nb * kBlockBytes);
+        // m <= 8: one tile per panel, straight from the weight rows; otherwise each panel is
+        // repacked once per chunk of x rows.
+        uint8_t* pw = nullptr;
+        if (m > kRows) {
+            thread_local PanelScratch scratch;
+            pw = scratch.get(static_cast<size_t>(nb) * kPanelBlock);
+            if (!pw) return;
+        }
+        // x rows per pass over the panels: their records (about 0.75 MiB) stay in L2.
+        const int64_t mc = imin(m, imax(4 * kRows, static_cast<int64_t>((768u << 10) / xrb) / kRows * kRows));
+        alignas(64) float out[kRows * kPanel];
+        const uint8_t* rows[kPanel];
+        for (int64_t i0 = 0; i0 < m; i0 += mc) {
+            const int64_t i1 = imin(m, i0 + mc);
+            for (int64_t j = j0; j < j1; j += kPanel) {
+                const int64_t je = imin(j1, j + kPanel), cn = je - j;
+                const uint8_t* next = je + kPanel <= j1 ? w + static_cast<size_t>(je) * rb : nullptr;
+                const __m512i voff = panel_rows(w, rb, j, je, rows);
+                if (pw) repack(rows, voff, rb, nb, pw, next);
+                for (int64_t i = i0; i < i1; i += kRows) {
+                    const uint8_t* xi = xa + static_cast<size_t>(i) * xrb;
+                    const int64_t rn = imin(kRows, i1 - i);
+                    switch (rn) {
+                        case 8: tile_any<8>(xi, xrb, pw, rows, voff, rb, nb, next, out); break;
+                        case 7: tile_any<7>(xi, xrb, pw, rows, voff, rb, nb, next, out); break;
+                        case 6: tile_any<6>(xi, xrb, pw, rows, voff, rb, nb, next, out); break;
+                        case 5: tile_any<5>(xi, xrb, pw, rows, voff, rb, nb, next, out); break;
+                        case 4: tile_any<4>(xi, xrb, pw, rows, voff, rb, nb, next, out); break;
+                        case 3: tile_any<3>(xi, xrb, pw, rows, voff, rb, nb, next, out); break;
+                        case 2: tile_any<2>(xi, xrb, pw, rows, voff, rb, nb, next, out); break;
+                        default: tile_any<1>(xi, xrb, pw, rows, voff, rb, nb, next, out); break;
+                    }
+                    for (int64_t r = 0; r < rn; ++r) {
+                        for (int64_t c = 0; c < cn; ++c) {
+                            y[(i + r) * n + j + c] = out[r * kPanel + c] + (bias ? bias[j + c] : 0.0f);
+                        }
                     }
                 }
             }
         }
-        for (int r = 0; r < R; ++r)
-            for (int c = 0; c < C; ++c) out[r * C + c] = _mm512_reduce_add_ps(acc[r][c]);
     }
 };
 
@@ -391,7 +497,7 @@ void run(const Args& a, int64_t m, const uint8_t* w, size_t row_bytes, int64_t n
 size_t act_row_bytes(DType wt, int64_t k) {
     switch (wt) {
         case DType::kQ8_0:
-        case DType::kQ4_0: return static_cast<size_t>((k / 32 + 1) / 2) * kPairBytes;
+        case DType::kQ4_0: return static_cast<size_t>(k / 32) * kActBlock;
         case DType::kQ4_K: return static_cast<size_t>(k / 256) * sizeof(BlockQ8_K);
         default: return 0;
     }
@@ -414,8 +520,8 @@ void matmul(DType wt, const float* x, const uint8_t* xa, int64_t m, int64_t k, c
         case DType::kF32: return run<FloatKernel<DType::kF32>>(a, m, wb, rb, n, j0, j1, bias, y);
         case DType::kF16: return run<FloatKernel<DType::kF16>>(a, m, wb, rb, n, j0, j1, bias, y);
         case DType::kBF16: return run<FloatKernel<DType::kBF16>>(a, m, wb, rb, n, j0, j1, bias, y);
-        case DType::kQ8_0: return run<Q8Kernel<DType::kQ8_0>>(a, m, wb, rb, n, j0, j1, bias, y);
-        case DType::kQ4_0: return run<Q8Kernel<DType::kQ4_0>>(a, m, wb, rb, n, j0, j1, bias, y);
+        case DType::kQ8_0: return PanelKernel<DType::kQ8_0>::run(xa, a.xrb, m, k, wb, n, j0, j1, bias, y);
+        case DType::kQ4_0: return PanelKernel<DType::kQ4_0>::run(xa, a.xrb, m, k, wb, n, j0, j1, bias, y);
         case DType::kQ4_K: return run<Q4KKernel>(a, m, wb, rb, n, j0, j1, bias, y);
         default: return;
     }
