@@ -309,12 +309,12 @@ struct PanelKernel {  // Q8_0 and Q4_0 weights
         const int64_t nb = k / 32;
         const size_t rb = static_cast<size_t>(nb * kBlockBytes);
         // m <= 8: one tile per panel, straight from the weight rows; otherwise each panel is
-        // repacked once per chunk of x rows.
+        // repacked once per chunk of x rows (if the scratch cannot be had, every tile reads the
+        // rows directly: slower, same results).
         uint8_t* pw = nullptr;
         if (m > kRows) {
             thread_local PanelScratch scratch;
             pw = scratch.get(static_cast<size_t>(nb) * kPanelBlock);
-            if (!pw) return;
         }
         // x rows per pass over the panels: their records (about 0.75 MiB) stay in L2.
         const int64_t mc = imin(m, imax(4 * kRows, static_cast<int64_t>((768u << 10) / xrb) / kRows * kRows));
