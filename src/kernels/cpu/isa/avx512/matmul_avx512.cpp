@@ -200,21 +200,47 @@ struct PanelKernel {  // Q8_0 and Q4_0 weights
     // Block at byte offset bo of the 16 rows: wq[g] lane c = row c's unsigned quants 4g..4g+3,
     // dw lane c = row c's scale.
     static inline void load_block(const uint8_t* const* rows, __m512i voff, int64_t bo, __m512i* wq, __m512& dw) {
-        __m512i v[4], u[4];
-        for (int i = 0; i < 4; ++i) v[i] = load4x128(rows, i, bo + 2);
-        transpose4(v, u);
         if constexpr (WT == DType::kQ4_0) {
+            __m512i v[4], u[4];
+            for (int i = 0; i < 4; ++i) v[i] = load4x128(rows, i, bo + 2);
+            transpose4(v, u);
             const __m512i nib = _mm512_set1_epi8(0x0F);
             for (int q = 0; q < 4; ++q) {
                 wq[q] = _mm512_and_si512(u[q], nib);
                 wq[4 + q] = _mm512_and_si512(_mm512_srli_epi16(u[q], 4), nib);
             }
         } else {
+            // 32 quant bytes per row: y[i] = [row i | row 4 + i], y[4 + i] = [row 8 + i | row 12 + i]
+            // (256 bits each), then an 8×8 transpose of 32-bit elements within each 256-bit half
+            // and a final exchange of 128-bit lanes.
+            __m512i y[8], a[8], bq[4], cq[4];
+            for (int i = 0; i < 4; ++i) {
+                for (int h = 0; h < 2; ++h) {
+                    const uint8_t* r0 = rows[8 * h + i] + bo + 2;
+                    const uint8_t* r1 = rows[8 * h + 4 + i] + bo + 2;
+                    y[4 * h + i] = _mm512_inserti64x4(
+                        _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(r0))),
+                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r1)), 1);
+                }
+            }
+            for (int j = 0; j < 4; ++j) {
+                a[2 * j] = _mm512_unpacklo_epi32(y[2 * j], y[2 * j + 1]);
+                a[2 * j + 1] = _mm512_unpackhi_epi32(y[2 * j], y[2 * j + 1]);
+            }
+            // bq[q] / cq[q]: 128-bit lanes [dword q, dword q + 4] × [rows 0-3 | 4-7] (resp. 8-15).
+            bq[0] = _mm512_unpacklo_epi64(a[0], a[2]);
+            bq[1] = _mm512_unpackhi_epi64(a[0], a[2]);
+            bq[2] = _mm512_unpacklo_epi64(a[1], a[3]);
+            bq[3] = _mm512_unpackhi_epi64(a[1], a[3]);
+            cq[0] = _mm512_unpacklo_epi64(a[4], a[6]);
+            cq[1] = _mm512_unpackhi_epi64(a[4], a[6]);
+            cq[2] = _mm512_unpacklo_epi64(a[5], a[7]);
+            cq[3] = _mm512_unpackhi_epi64(a[5], a[7]);
             const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
-            for (int q = 0; q < 4; ++q) wq[q] = _mm512_xor_si512(u[q], flip);
-            for (int i = 0; i < 4; ++i) v[i] = load4x128(rows, i, bo + 18);
-            transpose4(v, u);
-            for (int q = 0; q < 4; ++q) wq[4 + q] = _mm512_xor_si512(u[q], flip);
+            for (int q = 0; q < 4; ++q) {
+                wq[q] = _mm512_xor_si512(_mm512_shuffle_i32x4(bq[q], cq[q], _MM_SHUFFLE(2, 0, 2, 0)), flip);
+                wq[4 + q] = _mm512_xor_si512(_mm512_shuffle_i32x4(bq[q], cq[q], _MM_SHUFFLE(3, 1, 3, 1)), flip);
+            }
         }
         // Each lane reads its row's 2-byte scale and the 2 bytes after it.
         const __m512i g = _mm512_i32gather_epi32(voff, rows[0] + bo, 1);
@@ -247,7 +273,7 @@ struct PanelKernel {  // Q8_0 and Q4_0 weights
         for (int64_t b = 0; b < nb; ++b) {
             const int64_t bo = b * kBlockBytes;
             uint8_t* o = out + static_cast<size_t>(b) * kPanelBlock;
-            if (next) prefetch_panel(next, rb, bo);
+            if (next && (b & 1) == 0) prefetch_panel(next, rb, bo);
             __m512i wq[8];
             __m512 dw;
             load_block(rows, voff, bo, wq, dw);
@@ -285,7 +311,8 @@ struct PanelKernel {  // Q8_0 and Q4_0 weights
         for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
         for (int64_t b = 0; b < nb; ++b) {
             const int64_t bo = b * kBlockBytes;
-            if (next) prefetch_panel(next, rb, bo);
+            // Every other block (36 resp. 68 bytes apart) is enough to touch (nearly) every line.
+            if (next && (b & 1) == 0) prefetch_panel(next, rb, bo);
             __m512i wq[8];
             __m512 dw;
             load_block(rows, voff, bo, wq, dw);
