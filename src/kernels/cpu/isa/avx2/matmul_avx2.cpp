@@ -269,45 +269,9 @@ struct Q4KKernel {
     }
 };
 
-// ---------------------------------------------------------------- loops (as in the AVX-512 unit)
+// ---------------------------------------------------------------- loops
 
-template <class K, int R>
-void row_tiles(const Args& a, int64_t i, const uint8_t* w, size_t row_bytes, int64_t jb,
-               int64_t je, int64_t n, const float* bias, float* y) {
-    constexpr int C = K::template cols<R>();
-    for (int64_t j = jb; j < je; j += C) {
-        const uint8_t* wr[C];
-        for (int c = 0; c < C; ++c) wr[c] = w + static_cast<size_t>(imin(j + c, je - 1)) * row_bytes;
-        float out[R * C];
-        K::template tile<R, C>(a, i, wr, out);
-        const int64_t cn = imin(C, je - j);
-        for (int r = 0; r < R; ++r) {
-            for (int64_t c = 0; c < cn; ++c) {
-                y[(i + r) * n + j + c] = out[r * C + c] + (bias ? bias[j + c] : 0.0f);
-            }
-        }
-    }
-}
-
-template <class K>
-void run(const Args& a, int64_t m, const uint8_t* w, size_t row_bytes, int64_t n, int64_t j0,
-         int64_t j1, const float* bias, float* y) {
-    constexpr int64_t kMBlock = 64, kNBlock = 8;
-    for (int64_t i0 = 0; i0 < m; i0 += kMBlock) {
-        const int64_t i1 = imin(m, i0 + kMBlock);
-        for (int64_t jb = j0; jb < j1; jb += kNBlock) {
-            const int64_t je = imin(j1, jb + kNBlock);
-            for (int64_t i = i0; i < i1; i += 4) {
-                switch (imin(4, i1 - i)) {
-                    case 4: row_tiles<K, 4>(a, i, w, row_bytes, jb, je, n, bias, y); break;
-                    case 3: row_tiles<K, 3>(a, i, w, row_bytes, jb, je, n, bias, y); break;
-                    case 2: row_tiles<K, 2>(a, i, w, row_bytes, jb, je, n, bias, y); break;
-                    default: row_tiles<K, 1>(a, i, w, row_bytes, jb, je, n, bias, y); break;
-                }
-            }
-        }
-    }
-}
+#include "kernels/cpu/isa/tile_loops.inc"  // row_tiles, run
 
 size_t act_row_bytes(DType wt, int64_t k) {
     switch (wt) {
