@@ -156,7 +156,7 @@ Result<Submission> Engine::submit(EngineRequest req) {
     auto r = std::make_unique<ReqState>();
     r->id = next_id_.fetch_add(1);
     r->channel = std::make_shared<OutputChannel>();
-    r->tokens = req.prompt_ids;
+    r->tokens = std::move(req.prompt_ids);
     r->n_prompt = static_cast<int32_t>(n_prompt);
     r->sampling = *sampling;
     r->sampler = std::make_unique<runtime::Sampler>(*sampling);
@@ -198,11 +198,11 @@ Status Engine::prepare_images(ReqState& r, EngineRequest& req) const {
         }
         grids.push_back(g);
     }
-    auto idx = vm->rope_index(req.prompt_ids, grids);
+    auto idx = vm->rope_index(r.tokens, grids);
     if (!idx.ok()) return idx.status();
     r.positions = std::move(idx->positions);
     r.rope_delta = idx->rope_delta;
-    r.embed_rows = model::image_embed_rows(req.prompt_ids, vm->image_token_id());
+    r.embed_rows = model::image_embed_rows(r.tokens, vm->image_token_id());
     r.images = std::move(req.images);
     return {};
 }
@@ -318,16 +318,19 @@ void Engine::step(const std::vector<PlannedSeq>& plan) {
         } else {
             // Prompt tokens take their M-RoPE positions; generated ones index + rope delta.
             positions[i] = model::text_positions(p.start + r.rope_delta, p.n_tokens);
-            rows[i].assign(static_cast<size_t>(p.n_tokens), -1);
-            for (int64_t j = p.start; j < std::min<int64_t>(p.start + p.n_tokens, r.n_prompt); ++j) {
-                for (int64_t a = 0; a < 3; ++a) {
-                    positions[i][static_cast<size_t>(a * p.n_tokens + j - p.start)] =
-                        r.positions[static_cast<size_t>(a * r.n_prompt + j)];
+            if (p.start < r.n_prompt) {  // a prefill chunk: image rows and 3-D positions
+                rows[i].assign(static_cast<size_t>(p.n_tokens), -1);
+                const int64_t end = std::min<int64_t>(p.start + p.n_tokens, r.n_prompt);
+                for (int64_t j = p.start; j < end; ++j) {
+                    for (int64_t a = 0; a < 3; ++a) {
+                        positions[i][static_cast<size_t>(a * p.n_tokens + j - p.start)] =
+                            r.positions[static_cast<size_t>(a * r.n_prompt + j)];
+                    }
+                    rows[i][static_cast<size_t>(j - p.start)] = r.embed_rows[static_cast<size_t>(j)];
                 }
-                rows[i][static_cast<size_t>(j - p.start)] = r.embed_rows[static_cast<size_t>(j)];
+                in.embeds = r.embeds;
+                in.embed_rows = rows[i];
             }
-            in.embeds = r.embeds;
-            in.embed_rows = rows[i];
         }
         in.positions = positions[i];
         seqs.push_back(in);
