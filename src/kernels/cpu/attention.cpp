@@ -1,51 +1,231 @@
+// Paged causal GQA attention on the CPU.
+//
+// One task = one query × a few heads that share a kv head, so a tile of 16 keys is read once for
+// all of them. Per (query, head) the arithmetic is fixed and depends only on the query, its
+// visible keys and d, never on n_q, the batch or the task split:
+//   score_j = hsum16(Σ_c q[c-chunk] ⊙ k_j[c-chunk]) (+ the d % 16 tail, sequential) · scale
+//     (16-lane partial products over 16-wide chunks of d in order, then a fixed 4-level tree;
+//      keys are tiled by absolute index, so key j always sits in the same tile slot),
+//   p_j = exp(score_j − max) (vector polynomial, same for every lane),
+//   sum = hsum16 of 16-lane partial sums over 16-key chunks (padding adds +0.0 exactly),
+//   o = Σ_j (p_j · (1/sum)) · v_j, j in order.
+// So results are batch- and chunk-invariant (a prefill chunk and a later decode step agree).
+//
+// Written with GCC/Clang vector extensions (16 × f32 = one AVX-512 register, two AVX2 ones);
+// this file is compiled with -ffp-contract=fast so a·b + c becomes one FMA.
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <vector>
 
 #include "base/thread_pool.h"
 #include "kernels/cpu/cpu.h"
-#include "kernels/cpu/dot.h"
 
 namespace ag::kernels::cpu {
 
-// One task per (query, head): scores against the visible keys, f32 softmax, weighted sum of v.
+namespace {
+
+using v16 = float __attribute__((vector_size(64)));
+using vi16 = int32_t __attribute__((vector_size(64)));
+constexpr int64_t kL = 16;  // lanes
+
+inline v16 load(const float* p) {
+    v16 v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+inline void store(float* p, v16 v) { std::memcpy(p, &v, sizeof v); }
+inline v16 splat(float f) { return v16{} + f; }
+
+// out[l] = fixed-tree sum of the 16 lanes of a[l] (the same tree for every l).
+inline v16 hsum16(const v16* a) {
+    v16 b[8], c[4], d[2];
+    for (int p = 0; p < 8; ++p) {
+        b[p] = __builtin_shufflevector(a[2 * p], a[2 * p + 1], 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18,
+                                       19, 20, 21, 22, 23) +
+               __builtin_shufflevector(a[2 * p], a[2 * p + 1], 8, 9, 10, 11, 12, 13, 14, 15, 24,
+                                       25, 26, 27, 28, 29, 30, 31);
+    }
+    for (int p = 0; p < 4; ++p) {
+        c[p] = __builtin_shufflevector(b[2 * p], b[2 * p + 1], 0, 1, 2, 3, 8, 9, 10, 11, 16, 17,
+                                       18, 19, 24, 25, 26, 27) +
+               __builtin_shufflevector(b[2 * p], b[2 * p + 1], 4, 5, 6, 7, 12, 13, 14, 15, 20,
+                                       21, 22, 23, 28, 29, 30, 31);
+    }
+    for (int p = 0; p < 2; ++p) {
+        d[p] = __builtin_shufflevector(c[2 * p], c[2 * p + 1], 0, 1, 4, 5, 8, 9, 12, 13, 16, 17,
+                                       20, 21, 24, 25, 28, 29) +
+               __builtin_shufflevector(c[2 * p], c[2 * p + 1], 2, 3, 6, 7, 10, 11, 14, 15, 18,
+                                       19, 22, 23, 26, 27, 30, 31);
+    }
+    return __builtin_shufflevector(d[0], d[1], 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                   28, 30) +
+           __builtin_shufflevector(d[0], d[1], 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27,
+                                   29, 31);
+}
+
+// Sum of one vector's lanes with the tree hsum16 uses for each of its lanes.
+inline float hsum(v16 a) {
+    const v16 b = __builtin_shufflevector(a, a, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7) +
+                  __builtin_shufflevector(a, a, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13,
+                                          14, 15);
+    const float c0 = b[0] + b[4], c1 = b[1] + b[5], c2 = b[2] + b[6], c3 = b[3] + b[7];
+    return (c0 + c2) + (c1 + c3);
+}
+
+inline float hmax(v16 a) {
+    float m = a[0];
+    for (int l = 1; l < kL; ++l) m = std::max(m, a[l]);
+    return m;
+}
+
+// e^x for x <= 0 (scores minus their max; −inf gives exactly 0): x = n·ln2 + r, |r| <= ln2/2,
+// e^r by a degree-6 polynomial (relative error ~2e-7), 2^n put into the exponent bits.
+inline v16 exp_nonpos(v16 x) {
+    const vi16 tiny = x < splat(-87.0f);
+    x = tiny ? splat(-87.0f) : x;
+    const v16 magic = splat(12582912.0f);  // 1.5·2^23: adding it rounds to an integer
+    const v16 n = (x * splat(1.44269504f) + magic) - magic;
+    v16 r = x - n * splat(0.693359375f);
+    r = r - n * splat(-2.12194440e-4f);
+    v16 p = splat(1.9875691500e-4f);
+    p = p * r + splat(1.3981999507e-3f);
+    p = p * r + splat(8.3334519073e-3f);
+    p = p * r + splat(4.1665795894e-2f);
+    p = p * r + splat(1.6666665459e-1f);
+    p = p * r + splat(5.0000001201e-1f);
+    p = p * (r * r) + r + splat(1.0f);
+    const vi16 bits = (__builtin_convertvector(n, vi16) + 127) << 23;
+    v16 scale;
+    std::memcpy(&scale, &bits, sizeof scale);
+    const v16 e = p * scale;
+    return tiny ? v16{} : e;
+}
+
+// Scores of one head against a tile of 16 keys (rows kr[0..15]); s[l] for key l.
+template <int NC>
+void score_tile(const float* q, const float* const* kr, int64_t nc, int64_t d, float scale,
+                float* s) {
+    const int64_t chunks = NC > 0 ? NC : nc;
+    v16 acc[kL];
+    for (auto& a : acc) a = v16{};
+    for (int64_t c = 0; c < chunks; ++c) {
+        const v16 qv = load(q + c * kL);
+        for (int l = 0; l < kL; ++l) acc[l] += qv * load(kr[l] + c * kL);
+    }
+    store(s, hsum16(acc));
+    for (int64_t t = chunks * kL; t < d; ++t) {
+        for (int l = 0; l < kL; ++l) s[l] += q[t] * kr[l][t];
+    }
+    for (int l = 0; l < kL; ++l) s[l] *= scale;
+}
+
+// o = Σ_j p[j] · v_j over n keys (rows vr(j)), v rows of d floats.
+template <int NC, class Row>
+void weighted_sum(const float* p, int64_t n, const Row& vr, int64_t nc, int64_t d, float* o) {
+    const int64_t chunks = NC > 0 ? NC : nc;
+    if constexpr (NC > 0) {
+        v16 acc[NC];
+        for (auto& a : acc) a = v16{};
+        for (int64_t j = 0; j < n; ++j) {
+            const v16 pj = splat(p[j]);
+            const float* v = vr(j);
+            for (int c = 0; c < NC; ++c) acc[c] += pj * load(v + c * kL);
+        }
+        for (int c = 0; c < NC; ++c) store(o + c * kL, acc[c]);
+    } else {
+        for (int64_t t = 0; t < chunks * kL; ++t) o[t] = 0.0f;
+        for (int64_t j = 0; j < n; ++j) {
+            const v16 pj = splat(p[j]);
+            const float* v = vr(j);
+            for (int64_t c = 0; c < chunks; ++c) store(o + c * kL, load(o + c * kL) + pj * load(v + c * kL));
+        }
+    }
+    for (int64_t t = chunks * kL; t < d; ++t) {
+        float a = 0.0f;
+        for (int64_t j = 0; j < n; ++j) a += p[j] * vr(j)[t];
+        o[t] = a;
+    }
+}
+
+struct Args {
+    const float* q;
+    const float* k_cache;
+    const float* v_cache;
+    const int32_t* block_table;
+    int64_t block_size, n_q, n_kv, n_head, n_head_kv, d;
+    float scale;
+    float* out;
+};
+
+// Query i, heads h0 .. h0 + nh − 1 (all on kv head hk).
+template <int NC>
+void attend(const Args& a, int64_t i, int64_t h0, int64_t nh, int64_t hk, std::vector<float>& buf) {
+    const int64_t d = a.d, nc = d / kL, row = a.n_head_kv * d;
+    const int64_t n_vis = a.n_kv - a.n_q + i + 1;
+    const int64_t n_pad = (n_vis + kL - 1) / kL * kL;
+    const int64_t qstride = (nc + 1) * kL;  // q rows copied 64-byte-chunk padded
+    buf.resize(static_cast<size_t>(nh * (n_pad + qstride)));
+    float* p = buf.data();
+    float* qb = p + nh * n_pad;
+    for (int64_t h = 0; h < nh; ++h) {
+        std::memcpy(qb + h * qstride, a.q + (i * a.n_head + h0 + h) * d, static_cast<size_t>(d) * 4);
+    }
+    const auto slot = [&](int64_t j) {
+        return static_cast<int64_t>(a.block_table[j / a.block_size]) * a.block_size + j % a.block_size;
+    };
+    const auto krow = [&](int64_t j) { return a.k_cache + slot(j) * row + hk * d; };
+    const auto vrow = [&](int64_t j) { return a.v_cache + slot(j) * row + hk * d; };
+
+    for (int64_t j0 = 0; j0 < n_vis; j0 += kL) {
+        const float* kr[kL];
+        // Slots past the visible keys repeat key j0; their scores are overwritten below.
+        for (int64_t l = 0; l < kL; ++l) kr[l] = krow(j0 + l < n_vis ? j0 + l : j0);
+        for (int64_t h = 0; h < nh; ++h) score_tile<NC>(qb + h * qstride, kr, nc, d, a.scale, p + h * n_pad + j0);
+    }
+    const float neg_inf = -std::numeric_limits<float>::infinity();
+    for (int64_t h = 0; h < nh; ++h) {
+        float* ph = p + h * n_pad;
+        for (int64_t j = n_vis; j < n_pad; ++j) ph[j] = neg_inf;
+        v16 mv = splat(neg_inf);
+        for (int64_t j = 0; j < n_pad; j += kL) mv = load(ph + j) > mv ? load(ph + j) : mv;
+        const v16 mx = splat(hmax(mv));
+        v16 sv = v16{};
+        for (int64_t j = 0; j < n_pad; j += kL) {
+            const v16 e = exp_nonpos(load(ph + j) - mx);
+            store(ph + j, e);
+            sv += e;
+        }
+        const v16 inv = splat(1.0f / hsum(sv));
+        for (int64_t j = 0; j < n_pad; j += kL) store(ph + j, load(ph + j) * inv);
+        weighted_sum<NC>(ph, n_vis, vrow, nc, d, a.out + (i * a.n_head + h0 + h) * d);
+    }
+}
+
+}  // namespace
+
 void attention_paged(const float* q, const float* k_cache, const float* v_cache,
                      const int32_t* block_table, int64_t block_size, float* out, int64_t n_q,
                      int64_t n_kv, int64_t n_head, int64_t n_head_kv, int64_t d, float scale) {
+    const Args a{q, k_cache, v_cache, block_table, block_size, n_q, n_kv, n_head, n_head_kv, d, scale, out};
     const int64_t group = n_head / n_head_kv;
-    const int64_t row = n_head_kv * d;  // floats per slot
-    ThreadPool::global().parallel_for(n_q * n_head, 1, [&](int64_t t0, int64_t t1) {
-        std::vector<float> p(static_cast<size_t>(n_kv));
-        for (int64_t task = t0; task < t1; ++task) {
-            const int64_t i = task / n_head;
-            const int64_t h = task % n_head;
-            const int64_t hk = h / group;
-            const int64_t n_vis = n_kv - n_q + i + 1;
-            const float* qi = q + (i * n_head + h) * d;
-            auto slot = [&](int64_t j) {
-                return static_cast<int64_t>(block_table[j / block_size]) * block_size + j % block_size;
-            };
-            float mx = -std::numeric_limits<float>::infinity();
-            for (int64_t j = 0; j < n_vis; ++j) {
-                const float* kj = k_cache + slot(j) * row + hk * d;
-                float s = dot_f32(qi, kj, d);
-                s *= scale;
-                p[static_cast<size_t>(j)] = s;
-                mx = std::max(mx, s);
-            }
-            float sum = 0.0f;
-            for (int64_t j = 0; j < n_vis; ++j) {
-                float e = std::exp(p[static_cast<size_t>(j)] - mx);
-                p[static_cast<size_t>(j)] = e;
-                sum += e;
-            }
-            const float inv = 1.0f / sum;
-            float* o = out + (i * n_head + h) * d;
-            for (int64_t t = 0; t < d; ++t) o[t] = 0.0f;
-            for (int64_t j = 0; j < n_vis; ++j) {
-                const float pj = p[static_cast<size_t>(j)] * inv;
-                const float* vj = v_cache + slot(j) * row + hk * d;
-                for (int64_t t = 0; t < d; ++t) o[t] += pj * vj[t];
+    ThreadPool& pool = ThreadPool::global();
+    // Heads per task: all of a group, halved while there would be too few tasks to share out
+    // (decode). Only the grouping of work changes, not any result.
+    int64_t hpt = group;
+    while (hpt % 2 == 0 && n_q * (n_head / hpt) < 4 * static_cast<int64_t>(pool.n_threads())) hpt /= 2;
+    const int64_t per_q = n_head / hpt;
+    pool.parallel_for(n_q * per_q, 1, [&](int64_t t0, int64_t t1) {
+        thread_local std::vector<float> buf;
+        for (int64_t t = t0; t < t1; ++t) {
+            // Queries in the order 0, n−1, 1, n−2, …: contiguous task ranges get equal causal work.
+            const int64_t u = t / per_q, qi = u % 2 == 0 ? u / 2 : n_q - 1 - u / 2;
+            const int64_t h0 = (t % per_q) * hpt, hk = h0 / group;
+            switch (d / kL) {
+                case 4: attend<4>(a, qi, h0, hpt, hk, buf); break;
+                case 8: attend<8>(a, qi, h0, hpt, hk, buf); break;
+                default: attend<0>(a, qi, h0, hpt, hk, buf); break;
             }
         }
     });
