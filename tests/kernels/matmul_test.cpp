@@ -200,14 +200,16 @@ TEST_P(IsaTest, QuantizedPanelsTailsAndRowChunks) {
     // Shapes for the 16-row weight panels and 8-row x tiles of the SIMD GEMMs: n and m not
     // multiples of them, m = 1..8 (the direct path) next to m > 8 (the repacked path), and a long
     // k where x is processed in several chunks of rows. Checked against ref, and every row alone
-    // must give the same bits as in the batch; an all-zero x block (d = 0) is included.
+    // must give the same bits as in the batch; an all-zero x block (d = 0) is included. The AMX
+    // path adds 16-row x tiles, pairs of them and pairs of panels (m, n >= 32).
     std::mt19937 rng(13);
     struct Shape {
         int64_t m, n, k;
     };
     for (DType dt : {DType::kQ8_0, DType::kQ4_0}) {
         for (const Shape s : {Shape{23, 50, 64}, Shape{9, 33, 2080}, Shape{8, 16, 96}, Shape{17, 31, 32},
-                              Shape{70, 17, 32768}}) {
+                              Shape{70, 17, 32768},
+                              Shape{45, 70, 96}, Shape{64, 64, 64}, Shape{70, 40, 32768}}) {
             const Weights w = make_weights(dt, s.n, s.k, rng);
             auto x = randn(static_cast<size_t>(s.m * s.k), rng);
             std::fill_n(x.begin() + 32, 32, 0.0f);
@@ -233,12 +235,12 @@ TEST_P(IsaTest, QuantizedPanelsTailsAndRowChunks) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(Isa, IsaTest, ::testing::Values("scalar", "avx2", "avx512"),
+INSTANTIATE_TEST_SUITE_P(Isa, IsaTest, ::testing::Values("scalar", "avx2", "avx512", "amx"),
                          [](const auto& p) { return std::string(p.param); });
 
 TEST(KernelsDispatch, NamesAndOverride) {
     const std::string start(cpu::isa_name());
-    EXPECT_TRUE(start == "scalar" || start == "avx2" || start == "avx512") << start;
+    EXPECT_TRUE(start == "scalar" || start == "avx2" || start == "avx512" || start == "amx") << start;
     EXPECT_TRUE(cpu::isa_available("scalar"));
     EXPECT_FALSE(cpu::isa_available("sse9"));
     EXPECT_FALSE(cpu::set_isa("sse9"));
@@ -249,7 +251,10 @@ TEST(KernelsDispatch, NamesAndOverride) {
 #if defined(__x86_64__)
     // On x86-64 the start-up choice is the best path the CPU has (unless AG_CPU_ISA says otherwise).
     if (!std::getenv("AG_CPU_ISA")) {
-        const char* best = cpu::isa_available("avx512") ? "avx512" : cpu::isa_available("avx2") ? "avx2" : "scalar";
+        const char* best = cpu::isa_available("amx")      ? "amx"
+                           : cpu::isa_available("avx512") ? "avx512"
+                           : cpu::isa_available("avx2")   ? "avx2"
+                                                          : "scalar";
         EXPECT_EQ(start, best);
     }
 #endif

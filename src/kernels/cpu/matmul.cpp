@@ -20,6 +20,10 @@ const isa::MatmulTable* table_by_name(std::string_view name) {
     if (name == "scalar") return &isa::scalar_table();
 #if defined(__x86_64__)
     __builtin_cpu_init();
+    if (name == "amx") {
+        const auto* base = table_by_name("avx512");
+        return base ? isa::amx_table() : nullptr;
+    }
     if (name == "avx512") {
         const bool ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
@@ -41,7 +45,7 @@ const isa::MatmulTable* choose() {
         if (const auto* t = table_by_name(env)) return t;
         log::warn("AG_CPU_ISA={} is not available on this CPU/build; using the best path", env);
     }
-    for (const char* n : {"avx512", "avx2"}) {
+    for (const char* n : {"amx", "avx512", "avx2"}) {
         if (const auto* t = table_by_name(n)) return t;
     }
     return &isa::scalar_table();

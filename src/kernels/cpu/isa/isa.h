@@ -30,5 +30,7 @@ const MatmulTable& scalar_table();
 // nullptr when the build has no such unit (non-x86 targets).
 const MatmulTable* avx2_table();
 const MatmulTable* avx512_table();
+// The AVX-512 path with AMX-INT8 tiles for the Q8_0/Q4_0 GEMM; nullptr without AMX (CPU or OS).
+const MatmulTable* amx_table();
 
 }  // namespace ag::kernels::cpu::isa

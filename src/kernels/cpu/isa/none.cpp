@@ -5,5 +5,6 @@ namespace ag::kernels::cpu::isa {
 
 const MatmulTable* avx2_table() { return nullptr; }
 const MatmulTable* avx512_table() { return nullptr; }
+const MatmulTable* amx_table() { return nullptr; }
 
 }  // namespace ag::kernels::cpu::isa

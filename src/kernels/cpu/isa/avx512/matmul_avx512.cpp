@@ -18,6 +18,9 @@
 
 #include <cstring>
 
+#include "kernels/cpu/isa/avx512/amx.h"
+#include "kernels/cpu/isa/avx512/panel_format.h"
+#include "kernels/cpu/isa/avx512/float_gemm_avx512.h"
 #include "kernels/cpu/isa/isa.h"
 #include "tensor/quant.h"
 
@@ -115,9 +118,10 @@ struct FloatKernel {
 //
 // Prepared activation record per 32-block (kActBlock bytes): 32 quants (s8), d_x (f32),
 // −Z·Σ quants (int32).
-constexpr size_t kActBlock = 40;
-constexpr int64_t kPanel = 16;               // weight rows per panel (one register of outputs)
-constexpr size_t kPanelBlock = 8 * 64 + 64;  // repacked bytes per panel and 32-block
+// (Layouts and sizes: panel_format.h, shared with the AMX unit.)
+using panel::kActBlock;
+using panel::kPanel;
+using panel::kPanelBlock;
 
 void prepare_q8_0_act(DType wt, const float* x, int64_t k, uint8_t* out) {
     const int64_t nb = k / 32;
@@ -331,8 +335,73 @@ struct PanelKernel {  // Q8_0 and Q4_0 weights
         }
     }
 
+    // y[i + r, j + c] = out[r][c] (+ bias) for r < rn, c < cn.
+    static void store_tile(const float* out, int64_t rn, int64_t cn, int64_t i, int64_t j, int64_t n,
+                           const float* bias, float* y) {
+        for (int64_t r = 0; r < rn; ++r) {
+            for (int64_t c = 0; c < cn; ++c) {
+                y[(i + r) * n + j + c] = out[r * kPanel + c] + (bias ? bias[j + c] : 0.0f);
+            }
+        }
+    }
+
+    // Rows ib .. i1 − 1 against one repacked panel, in VNNI tiles of up to kRows.
+    static void rest_rows(const uint8_t* xa, size_t xrb, int64_t ib, int64_t i1, const uint8_t* pw,
+                          int64_t nb, int64_t cn, int64_t j, int64_t n, const float* bias, float* y) {
+        alignas(64) float out[kRows * kPanel];
+        for (int64_t i = ib; i < i1; i += kRows) {
+            const uint8_t* xi = xa + static_cast<size_t>(i) * xrb;
+            const int64_t rn = imin(kRows, i1 - i);
+            switch (rn) {
+                case 8: tile<8>(xi, xrb, pw, nb, out); break;
+                case 7: tile<7>(xi, xrb, pw, nb, out); break;
+                case 6: tile<6>(xi, xrb, pw, nb, out); break;
+                case 5: tile<5>(xi, xrb, pw, nb, out); break;
+                case 4: tile<4>(xi, xrb, pw, nb, out); break;
+                case 3: tile<3>(xi, xrb, pw, nb, out); break;
+                case 2: tile<2>(xi, xrb, pw, nb, out); break;
+                default: tile<1>(xi, xrb, pw, nb, out); break;
+            }
+            store_tile(out, rn, cn, i, j, n, bias, y);
+        }
+    }
+
+    // AMX over whole pairs of panels (32 weight rows) from j0: pairs of packed x tiles on
+    // panel_tile32, an odd last x tile on panel_tile16, the remaining rows of the chunk on the
+    // VNNI tiles. Returns the first weight row not done.
+    static int64_t amx_pairs(const uint8_t* xp, int64_t n16, const uint8_t* xa, size_t xrb, int64_t i0,
+                             int64_t i1, int64_t nb, size_t rb, const uint8_t* w, int64_t n, int64_t j0, int64_t j1,
+                             uint8_t* pw, uint8_t* pw2, const float* bias, float* y) {
+        const uint8_t* rows[kPanel];
+        alignas(64) float out[4 * 256];
+        const size_t xt = static_cast<size_t>(nb) * amx::kXBlock;
+        int64_t j = j0;
+        for (; j + 2 * kPanel <= j1; j += 2 * kPanel) {
+            const uint8_t* next = j + 3 * kPanel <= j1 ? w + static_cast<size_t>(j + 2 * kPanel) * rb : nullptr;
+            repack(rows, panel_rows(w, rb, j, j + kPanel, rows), rb, nb, pw, w + static_cast<size_t>(j + kPanel) * rb);
+            repack(rows, panel_rows(w, rb, j + kPanel, j + 2 * kPanel, rows), rb, nb, pw2, next);
+            int64_t t = 0;
+            for (; t + 2 <= n16; t += 2) {
+                amx::panel_tile32(xp + static_cast<size_t>(t) * xt, xp + static_cast<size_t>(t + 1) * xt, pw, pw2, nb, out);
+                for (int q = 0; q < 4; ++q) {
+                    store_tile(out + 256 * q, 16, kPanel, i0 + 16 * (t + q / 2), j + kPanel * (q % 2), n, bias, y);
+                }
+            }
+            if (t < n16) {
+                amx::panel_tile16(xp + static_cast<size_t>(t) * xt, pw, nb, out);
+                store_tile(out, 16, kPanel, i0 + 16 * t, j, n, bias, y);
+                amx::panel_tile16(xp + static_cast<size_t>(t) * xt, pw2, nb, out);
+                store_tile(out, 16, kPanel, i0 + 16 * t, j + kPanel, n, bias, y);
+            }
+            for (int p = 0; p < 2; ++p) {
+                rest_rows(xa, xrb, i0 + 16 * n16, i1, p == 0 ? pw : pw2, nb, kPanel, j + kPanel * p, n, bias, y);
+            }
+        }
+        return j;
+    }
+
     static void run(const uint8_t* xa, size_t xrb, int64_t m, int64_t k, const uint8_t* w, int64_t n,
-                    int64_t j0, int64_t j1, const float* bias, float* y) {
+                    int64_t j0, int64_t j1, const float* bias, float* y, bool use_amx) {
         const int64_t nb = k / 32;
         const size_t rb = static_cast<size_t>(nb * kBlockBytes);
         // m <= 8: one tile per panel, straight from the weight rows; otherwise each panel is
@@ -347,14 +416,35 @@ struct PanelKernel {  // Q8_0 and Q4_0 weights
         const int64_t mc = imin(m, imax(4 * kRows, static_cast<int64_t>((768u << 10) / xrb) / kRows * kRows));
         alignas(64) float out[kRows * kPanel];
         const uint8_t* rows[kPanel];
+        uint8_t* xp = nullptr;  // AMX: the chunk's full 16-row x tiles, packed
+        uint8_t* pw2 = nullptr;  // AMX: a second repacked panel
+        if (pw && use_amx && m >= 16) {
+            thread_local PanelScratch xscratch, scratch2;
+            xp = xscratch.get(static_cast<size_t>(mc / 16 * nb) * amx::kXBlock);
+            pw2 = scratch2.get(static_cast<size_t>(nb) * kPanelBlock);
+            if (!pw2) xp = nullptr;
+        }
         for (int64_t i0 = 0; i0 < m; i0 += mc) {
             const int64_t i1 = imin(m, i0 + mc);
-            for (int64_t j = j0; j < j1; j += kPanel) {
+            const int64_t n16 = xp ? (i1 - i0) / 16 : 0;
+            for (int64_t t = 0; t < n16; ++t) {
+                amx::pack_x16(xa + static_cast<size_t>(i0 + 16 * t) * xrb, xrb, nb,
+                              xp + static_cast<size_t>(t * nb) * amx::kXBlock);
+            }
+            int64_t jstart = j0;
+            if (n16 >= 2) jstart = amx_pairs(xp, n16, xa, xrb, i0, i1, nb, rb, w, n, j0, j1, pw, pw2, bias, y);
+            for (int64_t j = jstart; j < j1; j += kPanel) {
                 const int64_t je = imin(j1, j + kPanel), cn = je - j;
                 const uint8_t* next = je + kPanel <= j1 ? w + static_cast<size_t>(je) * rb : nullptr;
                 const __m512i voff = panel_rows(w, rb, j, je, rows);
                 if (pw) repack(rows, voff, rb, nb, pw, next);
-                for (int64_t i = i0; i < i1; i += kRows) {
+                int64_t i = i0;
+                for (int64_t t = 0; t < n16; ++t, i += 16) {  // AMX tiles; the rest below
+                    alignas(64) float out16[16 * kPanel];
+                    amx::panel_tile16(xp + static_cast<size_t>(t * nb) * amx::kXBlock, pw, nb, out16);
+                    store_tile(out16, 16, cn, i, j, n, bias, y);
+                }
+                for (; i < i1; i += kRows) {
                     const uint8_t* xi = xa + static_cast<size_t>(i) * xrb;
                     const int64_t rn = imin(kRows, i1 - i);
                     switch (rn) {
@@ -367,11 +457,7 @@ struct PanelKernel {  // Q8_0 and Q4_0 weights
                         case 2: tile_any<2>(xi, xrb, pw, rows, voff, rb, nb, next, out); break;
                         default: tile_any<1>(xi, xrb, pw, rows, voff, rb, nb, next, out); break;
                     }
-                    for (int64_t r = 0; r < rn; ++r) {
-                        for (int64_t c = 0; c < cn; ++c) {
-                            y[(i + r) * n + j + c] = out[r * kPanel + c] + (bias ? bias[j + c] : 0.0f);
-                        }
-                    }
+                    store_tile(out, rn, cn, i, j, n, bias, y);
                 }
             }
         }
@@ -500,20 +586,39 @@ void prepare_act(DType wt, const float* x, int64_t k, void* out) {
     }
 }
 
-void matmul(DType wt, const float* x, const uint8_t* xa, int64_t m, int64_t k, const void* w,
-            int64_t n, int64_t j0, int64_t j1, const float* bias, float* y) {
+void matmul_on(bool amx, DType wt, const float* x, const uint8_t* xa, int64_t m, int64_t k,
+               const void* w, int64_t n, int64_t j0, int64_t j1, const float* bias, float* y) {
     const Args a{x, xa, act_row_bytes(wt, k), k};
     const auto* wb = static_cast<const uint8_t*>(w);
     const size_t rb = dtype_row_bytes(wt, k);
+    // Prefill-sized batches of float weights: the same per-output arithmetic, weights converted once.
+    if ((wt == DType::kF32 || wt == DType::kF16 || wt == DType::kBF16) && m >= kFloatGemmMinRows &&
+        float_gemm_avx512(wt, x, m, k, wb, n, j0, j1, bias, y)) {
+        return;
+    }
     switch (wt) {
         case DType::kF32: return run<FloatKernel<DType::kF32>>(a, m, wb, rb, n, j0, j1, bias, y);
         case DType::kF16: return run<FloatKernel<DType::kF16>>(a, m, wb, rb, n, j0, j1, bias, y);
         case DType::kBF16: return run<FloatKernel<DType::kBF16>>(a, m, wb, rb, n, j0, j1, bias, y);
-        case DType::kQ8_0: return PanelKernel<DType::kQ8_0>::run(xa, a.xrb, m, k, wb, n, j0, j1, bias, y);
-        case DType::kQ4_0: return PanelKernel<DType::kQ4_0>::run(xa, a.xrb, m, k, wb, n, j0, j1, bias, y);
+        case DType::kQ8_0: return PanelKernel<DType::kQ8_0>::run(xa, a.xrb, m, k, wb, n, j0, j1, bias, y, amx);
+        case DType::kQ4_0: return PanelKernel<DType::kQ4_0>::run(xa, a.xrb, m, k, wb, n, j0, j1, bias, y, amx);
         case DType::kQ4_K: return run<Q4KKernel>(a, m, wb, rb, n, j0, j1, bias, y);
         default: return;
     }
+}
+
+void matmul(DType wt, const float* x, const uint8_t* xa, int64_t m, int64_t k, const void* w,
+            int64_t n, int64_t j0, int64_t j1, const float* bias, float* y) {
+    matmul_on(false, wt, x, xa, m, k, w, n, j0, j1, bias, y);
+}
+
+// The same products with the Q8_0/Q4_0 GEMM tiles (m > 8) on AMX-INT8; identical results.
+void matmul_amx(DType wt, const float* x, const uint8_t* xa, int64_t m, int64_t k, const void* w,
+                int64_t n, int64_t j0, int64_t j1, const float* bias, float* y) {
+    const bool tiles = m > 8 && (wt == DType::kQ8_0 || wt == DType::kQ4_0);
+    if (tiles) amx::begin();
+    matmul_on(tiles, wt, x, xa, m, k, w, n, j0, j1, bias, y);
+    if (tiles) amx::end();
 }
 
 }  // namespace
@@ -521,6 +626,11 @@ void matmul(DType wt, const float* x, const uint8_t* xa, int64_t m, int64_t k, c
 const MatmulTable* avx512_table() {
     static const MatmulTable t{"avx512", act_row_bytes, prepare_act, matmul};
     return &t;
+}
+
+const MatmulTable* amx_table() {
+    static const MatmulTable t{"amx", act_row_bytes, prepare_act, matmul_amx};
+    return amx::available() ? &t : nullptr;
 }
 
 }  // namespace ag::kernels::cpu::isa
