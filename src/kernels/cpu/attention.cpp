@@ -121,31 +121,53 @@ void score_tile(const float* q, const float* const* kr, int64_t nc, int64_t d, f
     for (int l = 0; l < kL; ++l) s[l] *= scale;
 }
 
-// o = Σ_j p[j] · v_j over n keys (rows vr(j)), v rows of d floats.
+// o_h = Σ_j p_h[j] · v_j over n keys (rows vr(j), d floats) for the nh heads (p_h: p + h · pstride,
+// o_h: o + h · d). With NC chunks known, keys go in chunks of kVChunk whose v rows stay in L1
+// while every head passes over them; each output element still accumulates j in order.
+constexpr int64_t kVChunk = 32;
+
 template <int NC, class Row>
-void weighted_sum(const float* p, int64_t n, const Row& vr, int64_t nc, int64_t d, float* o) {
-    const int64_t chunks = NC > 0 ? NC : nc;
+void weighted_sum(const float* p, int64_t pstride, int64_t nh, int64_t n, const Row& vr, int64_t nc,
+                  int64_t d, float* o) {
     if constexpr (NC > 0) {
-        v16 acc[NC];
-        for (auto& a : acc) a = v16{};
-        for (int64_t j = 0; j < n; ++j) {
-            const v16 pj = splat(p[j]);
-            const float* v = vr(j);
-            for (int c = 0; c < NC; ++c) acc[c] += pj * load(v + c * kL);
+        for (int64_t j0 = 0; j0 < n; j0 += kVChunk) {
+            const int64_t j1 = j0 + kVChunk < n ? j0 + kVChunk : n;
+            for (int64_t h = 0; h < nh; ++h) {
+                const float* ph = p + h * pstride;
+                float* oh = o + h * d;
+                v16 acc[NC];
+                for (int c = 0; c < NC; ++c) acc[c] = j0 == 0 ? v16{} : load(oh + c * kL);
+                for (int64_t j = j0; j < j1; ++j) {
+                    const v16 pj = splat(ph[j]);
+                    const float* v = vr(j);
+                    for (int c = 0; c < NC; ++c) acc[c] += pj * load(v + c * kL);
+                }
+                for (int c = 0; c < NC; ++c) store(oh + c * kL, acc[c]);
+            }
         }
-        for (int c = 0; c < NC; ++c) store(o + c * kL, acc[c]);
+        for (int64_t h = 0; h < nh; ++h) {  // (d % 16 tail: none when NC > 0 is used)
+            for (int64_t t = NC * kL; t < d; ++t) {
+                float a = 0.0f;
+                for (int64_t j = 0; j < n; ++j) a += p[h * pstride + j] * vr(j)[t];
+                o[h * d + t] = a;
+            }
+        }
     } else {
-        for (int64_t t = 0; t < chunks * kL; ++t) o[t] = 0.0f;
-        for (int64_t j = 0; j < n; ++j) {
-            const v16 pj = splat(p[j]);
-            const float* v = vr(j);
-            for (int64_t c = 0; c < chunks; ++c) store(o + c * kL, load(o + c * kL) + pj * load(v + c * kL));
+        for (int64_t h = 0; h < nh; ++h) {
+            const float* ph = p + h * pstride;
+            float* oh = o + h * d;
+            for (int64_t t = 0; t < nc * kL; ++t) oh[t] = 0.0f;
+            for (int64_t j = 0; j < n; ++j) {
+                const v16 pj = splat(ph[j]);
+                const float* v = vr(j);
+                for (int64_t c = 0; c < nc; ++c) store(oh + c * kL, load(oh + c * kL) + pj * load(v + c * kL));
+            }
+            for (int64_t t = nc * kL; t < d; ++t) {
+                float a = 0.0f;
+                for (int64_t j = 0; j < n; ++j) a += ph[j] * vr(j)[t];
+                oh[t] = a;
+            }
         }
-    }
-    for (int64_t t = chunks * kL; t < d; ++t) {
-        float a = 0.0f;
-        for (int64_t j = 0; j < n; ++j) a += p[j] * vr(j)[t];
-        o[t] = a;
     }
 }
 
@@ -161,7 +183,8 @@ struct Args {
 
 // Query i, heads h0 .. h0 + nh − 1 (all on kv head hk).
 template <int NC>
-void attend(const Args& a, int64_t i, int64_t h0, int64_t nh, int64_t hk, std::vector<float>& buf) {
+void attend(const Args& a, int64_t i, int64_t h0, int64_t nh, int64_t hk, std::vector<float>& buf,
+            std::vector<int64_t>& offs) {
     const int64_t d = a.d, nc = d / kL, row = a.n_head_kv * d;
     const int64_t n_vis = a.n_kv - a.n_q + i + 1;
     const int64_t n_pad = (n_vis + kL - 1) / kL * kL;
@@ -172,11 +195,16 @@ void attend(const Args& a, int64_t i, int64_t h0, int64_t nh, int64_t hk, std::v
     for (int64_t h = 0; h < nh; ++h) {
         std::memcpy(qb + h * qstride, a.q + (i * a.n_head + h0 + h) * d, static_cast<size_t>(d) * 4);
     }
-    const auto slot = [&](int64_t j) {
-        return static_cast<int64_t>(a.block_table[j / a.block_size]) * a.block_size + j % a.block_size;
-    };
-    const auto krow = [&](int64_t j) { return a.k_cache + slot(j) * row + hk * d; };
-    const auto vrow = [&](int64_t j) { return a.v_cache + slot(j) * row + hk * d; };
+    // Offsets (floats) of the visible keys' rows for kv head hk, walking the block table once.
+    offs.resize(static_cast<size_t>(n_vis));
+    for (int64_t j = 0, blk = 0; j < n_vis; ++blk) {
+        const int64_t base = static_cast<int64_t>(a.block_table[blk]) * a.block_size;
+        for (int64_t t = 0; t < a.block_size && j < n_vis; ++t, ++j) {
+            offs[static_cast<size_t>(j)] = (base + t) * row + hk * d;
+        }
+    }
+    const auto krow = [&](int64_t j) { return a.k_cache + offs[static_cast<size_t>(j)]; };
+    const auto vrow = [&](int64_t j) { return a.v_cache + offs[static_cast<size_t>(j)]; };
 
     for (int64_t j0 = 0; j0 < n_vis; j0 += kL) {
         const float* kr[kL];
@@ -199,8 +227,9 @@ void attend(const Args& a, int64_t i, int64_t h0, int64_t nh, int64_t hk, std::v
         }
         const v16 inv = splat(1.0f / hsum(sv));
         for (int64_t j = 0; j < n_pad; j += kL) store(ph + j, load(ph + j) * inv);
-        weighted_sum<NC>(ph, n_vis, vrow, nc, d, a.out + (i * a.n_head + h0 + h) * d);
     }
+    // The nh heads' outputs are contiguous: [n_q, n_head, d].
+    weighted_sum<NC>(p, n_pad, nh, n_vis, vrow, nc, d, a.out + (i * a.n_head + h0) * d);
 }
 
 }  // namespace
@@ -218,14 +247,15 @@ void attention_paged(const float* q, const float* k_cache, const float* v_cache,
     const int64_t per_q = n_head / hpt;
     pool.parallel_for(n_q * per_q, 1, [&](int64_t t0, int64_t t1) {
         thread_local std::vector<float> buf;
+        thread_local std::vector<int64_t> offs;
         for (int64_t t = t0; t < t1; ++t) {
             // Queries in the order 0, n−1, 1, n−2, …: contiguous task ranges get equal causal work.
             const int64_t u = t / per_q, qi = u % 2 == 0 ? u / 2 : n_q - 1 - u / 2;
             const int64_t h0 = (t % per_q) * hpt, hk = h0 / group;
             switch (d / kL) {
-                case 4: attend<4>(a, qi, h0, hpt, hk, buf); break;
-                case 8: attend<8>(a, qi, h0, hpt, hk, buf); break;
-                default: attend<0>(a, qi, h0, hpt, hk, buf); break;
+                case 4: attend<4>(a, qi, h0, hpt, hk, buf, offs); break;
+                case 8: attend<8>(a, qi, h0, hpt, hk, buf, offs); break;
+                default: attend<0>(a, qi, h0, hpt, hk, buf, offs); break;
             }
         }
     });

@@ -135,7 +135,6 @@ void panel_tile16(const uint8_t* xp, const uint8_t* pw, int64_t nb, float* out) 
 void panel_tile32(const uint8_t* xp0, const uint8_t* xp1, const uint8_t* pw0, const uint8_t* pw1,
                   int64_t nb, float* out) {
     alignas(64) int32_t cbuf[4][16 * 16];
-    for (int64_t t = 0; t < 4 * 256; ++t) out[t] = 0.0f;
     for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* x0 = xp0 + static_cast<size_t>(b) * kXBlock;
         const uint8_t* x1 = xp1 + static_cast<size_t>(b) * kXBlock;
@@ -164,7 +163,7 @@ void panel_tile32(const uint8_t* xp0, const uint8_t* xp1, const uint8_t* pw0, co
         for (int q = 0; q < 4; ++q) {
             __m512 acc[16];
             float* o = out + 256 * q;
-            for (int r = 0; r < 16; ++r) acc[r] = _mm512_loadu_ps(o + 16 * r);
+            for (int r = 0; r < 16; ++r) acc[r] = b == 0 ? _mm512_setzero_ps() : _mm512_loadu_ps(o + 16 * r);
             epilogue(cbuf[q], xs[q / 2], dws[q % 2], acc);
             for (int r = 0; r < 16; ++r) _mm512_storeu_ps(o + 16 * r, acc[r]);
         }

@@ -338,6 +338,13 @@ struct PanelKernel {  // Q8_0 and Q4_0 weights
     // y[i + r, j + c] = out[r][c] (+ bias) for r < rn, c < cn.
     static void store_tile(const float* out, int64_t rn, int64_t cn, int64_t i, int64_t j, int64_t n,
                            const float* bias, float* y) {
+        if (cn == kPanel) {
+            const __m512 bv = bias ? _mm512_loadu_ps(bias + j) : _mm512_setzero_ps();
+            for (int64_t r = 0; r < rn; ++r) {
+                _mm512_storeu_ps(y + (i + r) * n + j, _mm512_add_ps(_mm512_loadu_ps(out + r * kPanel), bv));
+            }
+            return;
+        }
         for (int64_t r = 0; r < rn; ++r) {
             for (int64_t c = 0; c < cn; ++c) {
                 y[(i + r) * n + j + c] = out[r * kPanel + c] + (bias ? bias[j + c] : 0.0f);
@@ -413,7 +420,9 @@ struct PanelKernel {  // Q8_0 and Q4_0 weights
             pw = scratch.get(static_cast<size_t>(nb) * kPanelBlock);
         }
         // x rows per pass over the panels: their records (about 0.75 MiB) stay in L2.
-        const int64_t mc = imin(m, imax(4 * kRows, static_cast<int64_t>((768u << 10) / xrb) / kRows * kRows));
+        // (AMX: a multiple of 32 rows, so that x tiles pair up.)
+        const int64_t unit = use_amx ? 32 : kRows;
+        const int64_t mc = imin(m, imax(4 * kRows, static_cast<int64_t>((768u << 10) / xrb) / unit * unit));
         alignas(64) float out[kRows * kPanel];
         const uint8_t* rows[kPanel];
         uint8_t* xp = nullptr;  // AMX: the chunk's full 16-row x tiles, packed
