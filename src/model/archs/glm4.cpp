@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "io/checkpoint.h"
 #include "model/checkpoint_weights.h"
@@ -16,6 +17,23 @@ namespace {
 
 namespace kn = ag::kernels::cpu;
 
+
+}  // namespace
+
+namespace {
+
+// One [Σ rows, cols] tensor holding the rows of `parts` in order (2-D, same dtype and cols).
+Tensor stack_rows(const std::vector<Tensor>& parts) {
+    int64_t rows = 0;
+    for (const Tensor& p : parts) rows += p.dim(0);
+    Tensor out = Tensor::empty(parts[0].dtype(), {rows, parts[0].dim(1)});
+    auto* dst = static_cast<uint8_t*>(out.mutable_data());
+    for (const Tensor& p : parts) {
+        std::memcpy(dst, p.data(), p.n_bytes());
+        dst += p.n_bytes();
+    }
+    return out;
+}
 
 }  // namespace
 
@@ -49,11 +67,17 @@ Result<std::unique_ptr<Glm4TextModel>> Glm4TextModel::load(const io::Checkpoint&
             L.wq = mat(lp + "self_attn.q_proj.weight", {q_out, d});
             L.wk = mat(lp + "self_attn.k_proj.weight", {kv_out, d});
             L.wv = mat(lp + "self_attn.v_proj.weight", {kv_out, d});
+            if (L.wq.dtype() == L.wk.dtype() && L.wq.dtype() == L.wv.dtype()) {
+                L.w_qkv = stack_rows({L.wq, L.wk, L.wv});
+                L.qkv_fused = true;
+                L.wq = L.wk = L.wv = Tensor();
+            }
             L.wo = mat(lp + "self_attn.o_proj.weight", {d, q_out});
             if (t.attention_bias) {
-                L.bq = need_f32(ck, lp + "self_attn.q_proj.bias", {q_out});
-                L.bk = need_f32(ck, lp + "self_attn.k_proj.bias", {kv_out});
-                L.bv = need_f32(ck, lp + "self_attn.v_proj.bias", {kv_out});
+                for (const char* b : {"q_proj", "k_proj", "v_proj"}) {
+                    const auto v = need_f32(ck, lp + "self_attn." + b + ".bias", {b[0] == 'q' ? q_out : kv_out});
+                    L.bqkv.insert(L.bqkv.end(), v.begin(), v.end());
+                }
             }
             L.w_gate_up = mat(lp + "mlp.gate_up_proj.weight", {2 * F, d});
             L.w_down = mat(lp + "mlp.down_proj.weight", {d, F});
@@ -127,7 +151,7 @@ Status Glm4TextModel::validate(std::span<const SeqInput> seqs, const KvStorage& 
 }
 
 void Glm4TextModel::layer_forward(const Layer& L, int64_t l, const BatchPlan& plan, float* x,
-                                  KvStorage& kv) const {
+                                  KvStorage& kv, Workspace& ws) const {
     const TextConfig& t = cfg_.text;
     const int64_t n = plan.n_tokens;
     const int64_t d = t.hidden_size, D = t.head_dim, F = t.intermediate_size;
@@ -137,40 +161,62 @@ void Glm4TextModel::layer_forward(const Layer& L, int64_t l, const BatchPlan& pl
     auto bias = [](const std::vector<float>& b) { return b.empty() ? nullptr : b.data(); };
 
     // Attention block: h = norm(x); q,k,v; rope; k,v -> slots; attention per sequence.
-    std::vector<float> h(sz(n * d)), q(sz(n * q_out)), k(sz(n * kv_out)), v(sz(n * kv_out));
-    std::vector<float> attn(sz(n * q_out)), tmp(sz(n * d));
-    kn::rms_norm(x, L.norm_in.data(), h.data(), n, d, t.rms_norm_eps);
-    kn::matmul(h.data(), n, d, L.wq.data(), L.wq.dtype(), q_out, bias(L.bq), q.data());
-    kn::matmul(h.data(), n, d, L.wk.data(), L.wk.dtype(), kv_out, bias(L.bk), k.data());
-    kn::matmul(h.data(), n, d, L.wv.data(), L.wv.dtype(), kv_out, bias(L.bv), v.data());
-    kn::rope_interleaved(q.data(), plan.cos.data(), plan.sin.data(), n, t.n_head, D, n_pairs);
-    kn::rope_interleaved(k.data(), plan.cos.data(), plan.sin.data(), n, t.n_head_kv, D, n_pairs);
+    const auto buf = [](std::vector<float>& v, int64_t n_elems) {
+        if (v.size() < static_cast<size_t>(n_elems)) v.resize(static_cast<size_t>(n_elems));
+        return v.data();
+    };
+    float* h = buf(ws.h, n * d);
+    float* q = buf(ws.q, n * q_out);
+    float* k = buf(ws.k, n * kv_out);
+    float* v = buf(ws.v, n * kv_out);
+    float* attn = buf(ws.attn, n * q_out);
+    float* tmp = buf(ws.tmp, n * d);
+    kn::rms_norm(x, L.norm_in.data(), h, n, d, t.rms_norm_eps);
+    if (L.qkv_fused) {
+        const int64_t w3 = q_out + 2 * kv_out;
+        float* qkv = buf(ws.qkv, n * w3);
+        kn::matmul(h, n, d, L.w_qkv.data(), L.w_qkv.dtype(), w3, bias(L.bqkv), qkv);
+        for (int64_t i = 0; i < n; ++i) {
+            const float* r = qkv + i * w3;
+            std::copy_n(r, q_out, q + i * q_out);
+            std::copy_n(r + q_out, kv_out, k + i * kv_out);
+            std::copy_n(r + q_out + kv_out, kv_out, v + i * kv_out);
+        }
+    } else {
+        const float* b = bias(L.bqkv);
+        kn::matmul(h, n, d, L.wq.data(), L.wq.dtype(), q_out, b, q);
+        kn::matmul(h, n, d, L.wk.data(), L.wk.dtype(), kv_out, b ? b + q_out : nullptr, k);
+        kn::matmul(h, n, d, L.wv.data(), L.wv.dtype(), kv_out, b ? b + q_out + kv_out : nullptr, v);
+    }
+    kn::rope_interleaved(q, plan.cos.data(), plan.sin.data(), n, t.n_head, D, n_pairs);
+    kn::rope_interleaved(k, plan.cos.data(), plan.sin.data(), n, t.n_head_kv, D, n_pairs);
     float* kc = kv.k(l);
     float* vc = kv.v(l);
     for (int64_t i = 0; i < n; ++i) {
-        std::copy_n(k.data() + i * kv_out, kv_out, kc + plan.slot[sz(i)] * kv_out);
-        std::copy_n(v.data() + i * kv_out, kv_out, vc + plan.slot[sz(i)] * kv_out);
+        std::copy_n(k + i * kv_out, kv_out, kc + plan.slot[sz(i)] * kv_out);
+        std::copy_n(v + i * kv_out, kv_out, vc + plan.slot[sz(i)] * kv_out);
     }
     const float scale = 1.0f / std::sqrt(static_cast<float>(D));
     for (size_t s = 0; s < plan.seqs.size(); ++s) {
         const SeqInput& seq = plan.seqs[s];
         const int64_t off = plan.offset[s], ns = plan.offset[s + 1] - off;
-        kn::attention_paged(q.data() + off * q_out, kc, vc, seq.block_table.data(), kv.block_size(),
-                            attn.data() + off * q_out, ns, seq.n_past + ns, t.n_head, t.n_head_kv,
+        kn::attention_paged(q + off * q_out, kc, vc, seq.block_table.data(), kv.block_size(),
+                            attn + off * q_out, ns, seq.n_past + ns, t.n_head, t.n_head_kv,
                             D, scale);
     }
-    kn::matmul(attn.data(), n, q_out, L.wo.data(), L.wo.dtype(), d, nullptr, tmp.data());
-    kn::rms_norm(tmp.data(), L.norm_post_attn_out.data(), tmp.data(), n, d, t.rms_norm_eps);
-    for (int64_t i = 0; i < n * d; ++i) x[i] += tmp[sz(i)];
+    kn::matmul(attn, n, q_out, L.wo.data(), L.wo.dtype(), d, nullptr, tmp);
+    kn::rms_norm(tmp, L.norm_post_attn_out.data(), tmp, n, d, t.rms_norm_eps);
+    for (int64_t i = 0; i < n * d; ++i) x[i] += tmp[i];
 
     // MLP block: h = norm(x); silu(gate) * up; down; post-norm; residual.
-    std::vector<float> gu(sz(n * 2 * F)), act(sz(n * F));
-    kn::rms_norm(x, L.norm_pre_mlp.data(), h.data(), n, d, t.rms_norm_eps);
-    kn::matmul(h.data(), n, d, L.w_gate_up.data(), L.w_gate_up.dtype(), 2 * F, nullptr, gu.data());
-    kn::silu_mul(gu.data(), act.data(), n, F);
-    kn::matmul(act.data(), n, F, L.w_down.data(), L.w_down.dtype(), d, nullptr, tmp.data());
-    kn::rms_norm(tmp.data(), L.norm_post_mlp_out.data(), tmp.data(), n, d, t.rms_norm_eps);
-    for (int64_t i = 0; i < n * d; ++i) x[i] += tmp[sz(i)];
+    float* gu = buf(ws.gu, n * 2 * F);
+    float* act = buf(ws.act, n * F);
+    kn::rms_norm(x, L.norm_pre_mlp.data(), h, n, d, t.rms_norm_eps);
+    kn::matmul(h, n, d, L.w_gate_up.data(), L.w_gate_up.dtype(), 2 * F, nullptr, gu);
+    kn::silu_mul(gu, act, n, F);
+    kn::matmul(act, n, F, L.w_down.data(), L.w_down.dtype(), d, nullptr, tmp);
+    kn::rms_norm(tmp, L.norm_post_mlp_out.data(), tmp, n, d, t.rms_norm_eps);
+    for (int64_t i = 0; i < n * d; ++i) x[i] += tmp[i];
 }
 
 Status Glm4TextModel::forward_batch(std::span<const SeqInput> seqs, KvStorage& kv,
@@ -220,7 +266,8 @@ Status Glm4TextModel::forward_batch(std::span<const SeqInput> seqs, KvStorage& k
         }
     }
 
-    for (int64_t l = 0; l < t.n_layer; ++l) layer_forward(layers_[sz(l)], l, plan, x.data(), kv);
+    const std::lock_guard<std::mutex> lock(ws_mu_);
+    for (int64_t l = 0; l < t.n_layer; ++l) layer_forward(layers_[sz(l)], l, plan, x.data(), kv, ws_);
 
     // Final norm + lm_head on the rows that want logits.
     std::vector<int64_t> rows;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -29,17 +30,32 @@ public:
 
 private:
     struct Layer {
-        Tensor wq, wk, wv, wo;        // [Hq·D, d], [Hkv·D, d], [Hkv·D, d], [d, Hq·D]
+        // q|k|v projections [Hq·D, d], [Hkv·D, d], [Hkv·D, d]. When the three share a dtype they
+        // are stacked at load into w_qkv [Hq·D + 2·Hkv·D, d] (one matmul, x quantized once) and
+        // wq/wk/wv stay empty; bqkv: the three biases in the same order (empty: none).
+        bool qkv_fused = false;
+        Tensor w_qkv, wq, wk, wv;
+        Tensor wo;                    // [d, Hq·D]
         Tensor w_gate_up, w_down;     // [2F, d], [d, F]
-        std::vector<float> bq, bk, bv;                      // f32 biases (empty: none)
+        std::vector<float> bqkv;                            // f32 biases (empty: none)
         std::vector<float> norm_in, norm_post_attn_out;     // input_layernorm, post_self_attn_layernorm
         std::vector<float> norm_pre_mlp, norm_post_mlp_out; // post_attention_layernorm, post_mlp_layernorm
     };
 
     struct BatchPlan;  // flattened view of a batch (token offsets, slots)
+    struct Workspace;  // activation buffers (below)
     void layer_forward(const Layer& L, int64_t l, const BatchPlan& plan, float* x,
-                       KvStorage& kv) const;
+                       KvStorage& kv, Workspace& ws) const;
     Status validate(std::span<const SeqInput> seqs, const KvStorage& kv) const;
+
+    // Activation buffers reused by every layer and call (grown, never shrunk): a fresh
+    // allocation per layer costs page faults and zeroing on long prompts. forward_batch holds
+    // ws_mu_ while it uses them.
+    struct Workspace {
+        std::vector<float> h, qkv, q, k, v, attn, tmp, gu, act;
+    };
+    mutable std::mutex ws_mu_;
+    mutable Workspace ws_;
 
     ModelConfig cfg_;
     Tensor embed_;                    // [V, d]
