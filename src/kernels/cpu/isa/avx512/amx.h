@@ -19,19 +19,17 @@ void end();
 // a 32-byte stride), then the 16 d_x (f32), then the 16 offsets −Z·Σ (int32).
 constexpr size_t kXBlock = 16 * 32 + 64 + 64;
 
-// Packs 16 prepared x records (panel_format.h; xrb bytes apart, nb blocks) into out
-// (nb · kXBlock bytes, 64-byte aligned).
-void pack_x16(const uint8_t* xa, size_t xrb, int64_t nb, uint8_t* out);
+// Packs n16 tiles of 16 prepared x records (panel_format.h; xrb bytes apart, nb blocks) into
+// out, block-major: tile t of block b at (b · n16 + t) · kXBlock (64-byte aligned).
+void pack_x(const uint8_t* xa, size_t xrb, int64_t n16, int64_t nb, uint8_t* out);
 
-// out[r * 16 + c] = x row r · panel row c for r < 16: xp, 16 rows packed by pack_x16; pw: a
-// repacked panel; nb blocks. Per output and block: the exact int32 dot product plus the record's
-// offset, then acc = fma(float(sum), d_x · d_w, acc) in block order, bit for bit what the
+// acc[(t · np + p) · 256 + r · 16 + c] = x tile t row r · panel p row c, for the n16 packed x
+// tiles and np = 1 (pw1 null) or 2 repacked panels of nb blocks. Block by block, the panels' B
+// tiles stay loaded while every x tile passes (two x tiles × two panels = four independent tile
+// products in flight). Per output and block: the exact int32 dot product plus the record's
+// offset, then acc = fma(float(sum), d_x · d_w, acc) in block order: bit for bit what the
 // AVX-512 VNNI tile computes.
-void panel_tile16(const uint8_t* xp, const uint8_t* pw, int64_t nb, float* out);
-
-// The same for two packed x tiles × two panels (four independent tile products per block keep
-// the AMX unit busy): out[(2·a + p) · 256 + r · 16 + c] = x tile a row r · panel p row c.
-void panel_tile32(const uint8_t* xp0, const uint8_t* xp1, const uint8_t* pw0, const uint8_t* pw1,
-                  int64_t nb, float* out);
+void panel_gemm(const uint8_t* xp, int64_t n16, const uint8_t* pw0, const uint8_t* pw1, int64_t nb,
+                float* acc);
 
 }  // namespace ag::kernels::cpu::isa::amx

@@ -83,89 +83,81 @@ void begin() {
 
 void end() { _tile_release(); }
 
-void pack_x16(const uint8_t* xa, size_t xrb, int64_t nb, uint8_t* out) {
-    for (int64_t b = 0; b < nb; ++b) {
-        uint8_t* o = out + static_cast<size_t>(b) * kXBlock;
-        for (int r = 0; r < 16; ++r) {
-            const uint8_t* rec = xa + static_cast<size_t>(r) * xrb + static_cast<size_t>(b) * kActBlock;
-            std::memcpy(o + 32 * r, rec, 32);
-            std::memcpy(o + 16 * 32 + 4 * r, rec + kActScale, 4);
-            std::memcpy(o + 16 * 32 + 64 + 4 * r, rec + kActOffset, 4);
+void pack_x(const uint8_t* xa, size_t xrb, int64_t n16, int64_t nb, uint8_t* out) {
+    for (int64_t t = 0; t < n16; ++t) {
+        for (int64_t b = 0; b < nb; ++b) {
+            uint8_t* o = out + static_cast<size_t>(b * n16 + t) * kXBlock;
+            for (int r = 0; r < 16; ++r) {
+                const uint8_t* rec = xa + static_cast<size_t>(16 * t + r) * xrb + static_cast<size_t>(b) * kActBlock;
+                std::memcpy(o + 32 * r, rec, 32);
+                std::memcpy(o + 16 * 32 + 4 * r, rec + kActScale, 4);
+                std::memcpy(o + 16 * 32 + 64 + 4 * r, rec + kActOffset, 4);
+            }
         }
     }
 }
 
-void panel_tile16(const uint8_t* xp, const uint8_t* pw, int64_t nb, float* out) {
-    alignas(64) int32_t cbuf[2][16 * 16];
+namespace {
+
+// acc rows (16 × 16 f32 at o) += the epilogue of int32 tile c; first block: from zero.
+inline void accumulate(const int32_t* c, const uint8_t* xb, __m512 dw, float* o, bool first) {
     __m512 acc[16];
-    for (auto& a : acc) a = _mm512_setzero_ps();
-    const auto xblk = [&](int64_t b) { return xp + static_cast<size_t>(b) * kXBlock; };
-    const auto wblk = [&](int64_t b) { return pw + static_cast<size_t>(b) * kPanelBlock; };
-    const auto scales = [&](int64_t b) {
-        return _mm512_load_ps(reinterpret_cast<const float*>(wblk(b) + kPanelScales));
-    };
-    // Tile registers (literal numbers: GCC's tile intrinsics paste them into the asm): A x rows
-    // 0/1, B weights 2/3, C sums 4/5; blocks alternate between the two sets.
-    int64_t b = 0;
-    for (; b + 2 <= nb; b += 2) {
-        _tile_loadd(0, xblk(b), 32);
-        _tile_loadd(2, wblk(b), 64);
-        _tile_zero(4);
-        _tile_dpbsud(4, 0, 2);
-        _tile_loadd(1, xblk(b + 1), 32);
-        _tile_loadd(3, wblk(b + 1), 64);
-        _tile_zero(5);
-        _tile_dpbsud(5, 1, 3);
-        _tile_stored(4, cbuf[0], 64);
-        _tile_stored(5, cbuf[1], 64);
-        epilogue(cbuf[0], xblk(b), scales(b), acc);
-        epilogue(cbuf[1], xblk(b + 1), scales(b + 1), acc);
-    }
-    if (b < nb) {
-        _tile_loadd(0, xblk(b), 32);
-        _tile_loadd(2, wblk(b), 64);
-        _tile_zero(4);
-        _tile_dpbsud(4, 0, 2);
-        _tile_stored(4, cbuf[0], 64);
-        epilogue(cbuf[0], xblk(b), scales(b), acc);
-    }
-    for (int r = 0; r < 16; ++r) _mm512_storeu_ps(out + 16 * r, acc[r]);
+    for (int r = 0; r < 16; ++r) acc[r] = first ? _mm512_setzero_ps() : _mm512_load_ps(o + 16 * r);
+    epilogue(c, xb, dw, acc);
+    for (int r = 0; r < 16; ++r) _mm512_store_ps(o + 16 * r, acc[r]);
 }
 
-void panel_tile32(const uint8_t* xp0, const uint8_t* xp1, const uint8_t* pw0, const uint8_t* pw1,
-                  int64_t nb, float* out) {
+}  // namespace
+
+void panel_gemm(const uint8_t* xp, int64_t n16, const uint8_t* pw0, const uint8_t* pw1, int64_t nb,
+                float* acc) {
     alignas(64) int32_t cbuf[4][16 * 16];
+    const int64_t np = pw1 ? 2 : 1;
+    // Tile registers (literal numbers: GCC's tile intrinsics paste them into the asm): A x tiles
+    // 0, 1; B panels 2, 3; C sums 4-7.
     for (int64_t b = 0; b < nb; ++b) {
-        const uint8_t* x0 = xp0 + static_cast<size_t>(b) * kXBlock;
-        const uint8_t* x1 = xp1 + static_cast<size_t>(b) * kXBlock;
         const uint8_t* w0 = pw0 + static_cast<size_t>(b) * kPanelBlock;
-        const uint8_t* w1 = pw1 + static_cast<size_t>(b) * kPanelBlock;
-        _tile_loadd(0, x0, 32);
-        _tile_loadd(2, w0, 64);
-        _tile_zero(4);
-        _tile_dpbsud(4, 0, 2);
-        _tile_loadd(3, w1, 64);
-        _tile_zero(5);
-        _tile_dpbsud(5, 0, 3);
-        _tile_loadd(1, x1, 32);
-        _tile_zero(6);
-        _tile_dpbsud(6, 1, 2);
-        _tile_zero(7);
-        _tile_dpbsud(7, 1, 3);
-        _tile_stored(4, cbuf[0], 64);
-        _tile_stored(5, cbuf[1], 64);
-        _tile_stored(6, cbuf[2], 64);
-        _tile_stored(7, cbuf[3], 64);
+        const uint8_t* w1 = pw1 ? pw1 + static_cast<size_t>(b) * kPanelBlock : nullptr;
         const __m512 dw0 = _mm512_load_ps(reinterpret_cast<const float*>(w0 + kPanelScales));
-        const __m512 dw1 = _mm512_load_ps(reinterpret_cast<const float*>(w1 + kPanelScales));
-        const uint8_t* xs[2] = {x0, x1};
-        const __m512 dws[2] = {dw0, dw1};
-        for (int q = 0; q < 4; ++q) {
-            __m512 acc[16];
-            float* o = out + 256 * q;
-            for (int r = 0; r < 16; ++r) acc[r] = b == 0 ? _mm512_setzero_ps() : _mm512_loadu_ps(o + 16 * r);
-            epilogue(cbuf[q], xs[q / 2], dws[q % 2], acc);
-            for (int r = 0; r < 16; ++r) _mm512_storeu_ps(o + 16 * r, acc[r]);
+        const __m512 dw1 = w1 ? _mm512_load_ps(reinterpret_cast<const float*>(w1 + kPanelScales)) : dw0;
+        _tile_loadd(2, w0, 64);
+        if (w1) _tile_loadd(3, w1, 64);
+        const uint8_t* xb = xp + static_cast<size_t>(b * n16) * kXBlock;
+        const bool first = b == 0;
+        for (int64_t t = 0; t < n16; t += 2) {
+            const uint8_t* x0 = xb + static_cast<size_t>(t) * kXBlock;
+            const uint8_t* x1 = x0 + kXBlock;
+            const bool two = t + 1 < n16;
+            float* o0 = acc + (t * np) * 256;        // x tile t, panel 0 (panel 1 follows)
+            float* o1 = acc + ((t + 1) * np) * 256;  // x tile t + 1
+            _tile_loadd(0, x0, 32);
+            _tile_zero(4);
+            _tile_dpbsud(4, 0, 2);
+            if (w1) {
+                _tile_zero(5);
+                _tile_dpbsud(5, 0, 3);
+            }
+            if (two) {
+                _tile_loadd(1, x1, 32);
+                _tile_zero(6);
+                _tile_dpbsud(6, 1, 2);
+                if (w1) {
+                    _tile_zero(7);
+                    _tile_dpbsud(7, 1, 3);
+                }
+            }
+            _tile_stored(4, cbuf[0], 64);
+            if (w1) _tile_stored(5, cbuf[1], 64);
+            if (two) {
+                _tile_stored(6, cbuf[2], 64);
+                if (w1) _tile_stored(7, cbuf[3], 64);
+            }
+            accumulate(cbuf[0], x0, dw0, o0, first);
+            if (w1) accumulate(cbuf[1], x0, dw1, o0 + 256, first);
+            if (two) {
+                accumulate(cbuf[2], x1, dw0, o1, first);
+                if (w1) accumulate(cbuf[3], x1, dw1, o1 + 256, first);
+            }
         }
     }
 }

@@ -373,38 +373,34 @@ struct PanelKernel {  // Q8_0 and Q4_0 weights
         }
     }
 
-    // AMX over whole pairs of panels (32 weight rows) from j0: pairs of packed x tiles on
-    // panel_tile32, an odd last x tile on panel_tile16, the remaining rows of the chunk on the
-    // VNNI tiles. Returns the first weight row not done.
-    static int64_t amx_pairs(const uint8_t* xp, int64_t n16, const uint8_t* xa, size_t xrb, int64_t i0,
-                             int64_t i1, int64_t nb, size_t rb, const uint8_t* w, int64_t n, int64_t j0, int64_t j1,
-                             uint8_t* pw, uint8_t* pw2, const float* bias, float* y) {
+    // m > 8 on AMX: per chunk of x rows, its full 16-row tiles packed (xp); weight panels in
+    // pairs (pw, pw2) against all of them with amx::panel_gemm (results in acc), the chunk's last
+    // m % 16 rows on the VNNI tiles.
+    static void run_amx(const uint8_t* xa, size_t xrb, int64_t m, int64_t nb, int64_t mc, const uint8_t* w,
+                        int64_t n, int64_t j0, int64_t j1, const float* bias, float* y, uint8_t* pw,
+                        uint8_t* pw2, uint8_t* xp, float* acc) {
+        const size_t rb = static_cast<size_t>(nb * kBlockBytes);
         const uint8_t* rows[kPanel];
-        alignas(64) float out[4 * 256];
-        const size_t xt = static_cast<size_t>(nb) * amx::kXBlock;
-        int64_t j = j0;
-        for (; j + 2 * kPanel <= j1; j += 2 * kPanel) {
-            const uint8_t* next = j + 3 * kPanel <= j1 ? w + static_cast<size_t>(j + 2 * kPanel) * rb : nullptr;
-            repack(rows, panel_rows(w, rb, j, j + kPanel, rows), rb, nb, pw, w + static_cast<size_t>(j + kPanel) * rb);
-            repack(rows, panel_rows(w, rb, j + kPanel, j + 2 * kPanel, rows), rb, nb, pw2, next);
-            int64_t t = 0;
-            for (; t + 2 <= n16; t += 2) {
-                amx::panel_tile32(xp + static_cast<size_t>(t) * xt, xp + static_cast<size_t>(t + 1) * xt, pw, pw2, nb, out);
-                for (int q = 0; q < 4; ++q) {
-                    store_tile(out + 256 * q, 16, kPanel, i0 + 16 * (t + q / 2), j + kPanel * (q % 2), n, bias, y);
+        for (int64_t i0 = 0; i0 < m; i0 += mc) {
+            const int64_t i1 = imin(m, i0 + mc), n16 = (i1 - i0) / 16;
+            amx::pack_x(xa + static_cast<size_t>(i0) * xrb, xrb, n16, nb, xp);
+            for (int64_t j = j0; j < j1; j += 2 * kPanel) {
+                const int64_t je0 = imin(j1, j + kPanel), je1 = imin(j1, j + 2 * kPanel);
+                const bool two = je0 < j1;
+                const uint8_t* next = je1 + kPanel <= j1 ? w + static_cast<size_t>(je1) * rb : nullptr;
+                repack(rows, panel_rows(w, rb, j, je0, rows), rb, nb, pw, two ? w + static_cast<size_t>(je0) * rb : next);
+                if (two) repack(rows, panel_rows(w, rb, je0, je1, rows), rb, nb, pw2, next);
+                const int64_t np = two ? 2 : 1;
+                if (n16 > 0) amx::panel_gemm(xp, n16, pw, two ? pw2 : nullptr, nb, acc);
+                for (int64_t p = 0; p < np; ++p) {
+                    const int64_t jp = j + kPanel * p, cn = (p == 0 ? je0 : je1) - jp;
+                    for (int64_t t = 0; t < n16; ++t) {
+                        store_tile(acc + (t * np + p) * 256, 16, cn, i0 + 16 * t, jp, n, bias, y);
+                    }
+                    rest_rows(xa, xrb, i0 + 16 * n16, i1, p == 0 ? pw : pw2, nb, cn, jp, n, bias, y);
                 }
             }
-            if (t < n16) {
-                amx::panel_tile16(xp + static_cast<size_t>(t) * xt, pw, nb, out);
-                store_tile(out, 16, kPanel, i0 + 16 * t, j, n, bias, y);
-                amx::panel_tile16(xp + static_cast<size_t>(t) * xt, pw2, nb, out);
-                store_tile(out, 16, kPanel, i0 + 16 * t, j + kPanel, n, bias, y);
-            }
-            for (int p = 0; p < 2; ++p) {
-                rest_rows(xa, xrb, i0 + 16 * n16, i1, p == 0 ? pw : pw2, nb, kPanel, j + kPanel * p, n, bias, y);
-            }
         }
-        return j;
     }
 
     static void run(const uint8_t* xa, size_t xrb, int64_t m, int64_t k, const uint8_t* w, int64_t n,
@@ -423,37 +419,23 @@ struct PanelKernel {  // Q8_0 and Q4_0 weights
         // (AMX: a multiple of 32 rows, so that x tiles pair up.)
         const int64_t unit = use_amx ? 32 : kRows;
         const int64_t mc = imin(m, imax(4 * kRows, static_cast<int64_t>((768u << 10) / xrb) / unit * unit));
+        if (pw && use_amx) {
+            thread_local PanelScratch xscratch, scratch2, accscratch;
+            uint8_t* xp = xscratch.get(static_cast<size_t>(mc / 16 * nb) * amx::kXBlock);
+            uint8_t* pw2 = scratch2.get(static_cast<size_t>(nb) * kPanelBlock);
+            auto* acc = reinterpret_cast<float*>(accscratch.get(static_cast<size_t>(mc / 16 * 2 * 256) * 4 + 64));
+            if (xp && pw2 && acc) return run_amx(xa, xrb, m, nb, mc, w, n, j0, j1, bias, y, pw, pw2, xp, acc);
+        }
         alignas(64) float out[kRows * kPanel];
         const uint8_t* rows[kPanel];
-        uint8_t* xp = nullptr;  // AMX: the chunk's full 16-row x tiles, packed
-        uint8_t* pw2 = nullptr;  // AMX: a second repacked panel
-        if (pw && use_amx && m >= 16) {
-            thread_local PanelScratch xscratch, scratch2;
-            xp = xscratch.get(static_cast<size_t>(mc / 16 * nb) * amx::kXBlock);
-            pw2 = scratch2.get(static_cast<size_t>(nb) * kPanelBlock);
-            if (!pw2) xp = nullptr;
-        }
         for (int64_t i0 = 0; i0 < m; i0 += mc) {
             const int64_t i1 = imin(m, i0 + mc);
-            const int64_t n16 = xp ? (i1 - i0) / 16 : 0;
-            for (int64_t t = 0; t < n16; ++t) {
-                amx::pack_x16(xa + static_cast<size_t>(i0 + 16 * t) * xrb, xrb, nb,
-                              xp + static_cast<size_t>(t * nb) * amx::kXBlock);
-            }
-            int64_t jstart = j0;
-            if (n16 >= 2) jstart = amx_pairs(xp, n16, xa, xrb, i0, i1, nb, rb, w, n, j0, j1, pw, pw2, bias, y);
-            for (int64_t j = jstart; j < j1; j += kPanel) {
+            for (int64_t j = j0; j < j1; j += kPanel) {
                 const int64_t je = imin(j1, j + kPanel), cn = je - j;
                 const uint8_t* next = je + kPanel <= j1 ? w + static_cast<size_t>(je) * rb : nullptr;
                 const __m512i voff = panel_rows(w, rb, j, je, rows);
                 if (pw) repack(rows, voff, rb, nb, pw, next);
-                int64_t i = i0;
-                for (int64_t t = 0; t < n16; ++t, i += 16) {  // AMX tiles; the rest below
-                    alignas(64) float out16[16 * kPanel];
-                    amx::panel_tile16(xp + static_cast<size_t>(t * nb) * amx::kXBlock, pw, nb, out16);
-                    store_tile(out16, 16, cn, i, j, n, bias, y);
-                }
-                for (; i < i1; i += kRows) {
+                for (int64_t i = i0; i < i1; i += kRows) {
                     const uint8_t* xi = xa + static_cast<size_t>(i) * xrb;
                     const int64_t rn = imin(kRows, i1 - i);
                     switch (rn) {
