@@ -11,7 +11,7 @@ namespace ag::kernels::cpu::isa {
 
 // Smallest m for which matmul_avx512.cpp takes this path (below it, decode-sized batches keep
 // the per-tile conversion of FloatKernel).
-constexpr int64_t kFloatGemmMinRows = 16;
+constexpr int64_t kFloatGemmMinRows = 32;
 
 // y[i, j] = x[i, :] · w[j, :] (+ bias[j]) for i < m and j0 <= j < j1 (y row stride n); w: n rows
 // of k values of type wt (F32, F16 or BF16). Every output gets exactly FloatKernel's arithmetic
