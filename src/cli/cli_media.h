@@ -10,7 +10,8 @@
 
 namespace ag::cli {
 
-// <dir>/preprocessor_config.json (defaults when absent), then the JSON overrides (may be "").
+// <dir>/preprocessor_config.json (for a GGUF model: the copy in its vision tower file; defaults
+// when absent), then the JSON overrides (may be "").
 Result<mm::Glm4vImageProcessorConfig> image_processor_config(const LoadedModel& lm,
                                                              const std::string& kwargs_json);
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "base/log.h"
 #include "base/mapped_file.h"
 
 namespace ag::io {
@@ -197,10 +198,89 @@ Result<Checkpoint> Checkpoint::open_gguf(const std::string& path) {
         static_cast<double>(ck.gguf_head_dim_) *
         ck.config_.at("rope_parameters").at("partial_rotary_factor").get<double>());
     for (auto& [hf, src] : g->tensors) ck.gguf_map_.emplace(hf, std::move(src));
+    if (const GgufValue* mv = ck.gguf_->find_value("autoglm.mmproj"); mv && mv->is_string()) {
+        const fs::path mp = fs::path(path).parent_path() / mv->s;
+        std::error_code ec;
+        if (fs::exists(mp, ec)) {
+            AG_RETURN_IF_ERROR(ck.attach_mmproj(mp.string()));
+        } else {
+            log::warn("{}: its vision tower file {} is missing; loading the language model only",
+                      path, mp.string());
+        }
+    }
     return ck;
 }
 
+// The vision tower file: its config.json replaces the synthesized one, the language model's
+// tensors move to that layout's names (glm4_from_gguf names them "model.*" / "lm_head.weight").
+Status Checkpoint::attach_mmproj(const std::string& path) {
+    auto f = GgufFile::open(path);
+    if (!f.ok()) return f.status();
+    const auto str = [&](const char* key) -> const std::string* {
+        const GgufValue* v = f->find_value(key);
+        return v && v->is_string() ? &v->s : nullptr;
+    };
+    const std::string* arch = str("general.architecture");
+    if (!arch || *arch != kMmprojArch) {
+        return Status(ErrorCode::kInvalidArgument,
+                      fmt::format("{}: general.architecture is '{}', expected '{}' (a vision tower "
+                                  "written by autoglm quantize)", path, arch ? *arch : "", kMmprojArch));
+    }
+    const std::string *cfg = str("autoglm.hf_config"), *prefix = str("autoglm.text_prefix"),
+                      *lm_head = str("autoglm.lm_head"), *shapes = str("autoglm.shapes");
+    if (!cfg || !prefix || !lm_head || !shapes) {
+        return Status(ErrorCode::kInvalidArgument,
+                      fmt::format("{}: autoglm.hf_config, autoglm.text_prefix, autoglm.lm_head and "
+                                  "autoglm.shapes are required", path));
+    }
+    json config = json::parse(*cfg, nullptr, false), shape_map = json::parse(*shapes, nullptr, false);
+    if (!config.is_object() || !shape_map.is_object()) {
+        return Status(ErrorCode::kParseError,
+                      fmt::format("{}: autoglm.hf_config / autoglm.shapes are not JSON objects", path));
+    }
+    for (auto it = shape_map.begin(); it != shape_map.end(); ++it) {
+        const GgufTensorInfo* info = f->find(it.key());
+        std::vector<int64_t> shape;
+        if (it.value().is_array()) {
+            for (const auto& d : it.value()) shape.push_back(d.is_number_integer() ? d.get<int64_t>() : -1);
+        }
+        int64_t numel = 1, stored = 1;
+        for (int64_t d : shape) numel = d > 0 ? numel * d : -1;
+        if (info) {
+            for (int64_t d : info->shape) stored *= d;
+        }
+        if (!info || shape.empty() || numel != stored) {
+            return Status(ErrorCode::kInvalidArgument,
+                          fmt::format("{}: tensor '{}' is missing or does not have the {} elements "
+                                      "autoglm.shapes gives it", path, it.key(), numel));
+        }
+        mmproj_shapes_[it.key()] = std::move(shape);
+    }
+    std::map<std::string, GgufSource> text;
+    for (auto& [hf, src] : gguf_map_) {
+        if (hf == "lm_head.weight") {
+            text.emplace(*lm_head, std::move(src));
+        } else if (hf.rfind("model.", 0) == 0) {
+            text.emplace(*prefix + hf.substr(6), std::move(src));
+        }
+    }
+    gguf_map_ = std::move(text);
+    config_ = std::move(config);
+    if (const std::string* g = str("autoglm.hf_generation_config")) {
+        json gc = json::parse(*g, nullptr, false);
+        if (gc.is_object()) generation_config_ = std::move(gc);
+    }
+    if (const std::string* pc = str("autoglm.hf_preprocessor_config")) mmproj_preprocessor_ = *pc;
+    mmproj_ = std::make_shared<GgufFile>(std::move(f).value());
+    return {};
+}
+
+bool Checkpoint::is_mmproj_tensor(const std::string& name) const {
+    return mmproj_ && mmproj_shapes_.count(name) != 0;
+}
+
 bool Checkpoint::has_tensor(const std::string& name) const {
+    if (is_mmproj_tensor(name)) return true;
     if (gguf_) {
         auto it = gguf_map_.find(name);
         return it != gguf_map_.end() && gguf_->find(it->second.gguf_name) != nullptr;
@@ -214,6 +294,7 @@ std::vector<std::string> Checkpoint::tensor_names() const {
         for (const auto& [n, src] : gguf_map_) {
             if (gguf_->find(src.gguf_name) != nullptr) names.push_back(n);
         }
+        for (const auto& [n, shape] : mmproj_shapes_) names.push_back(n);
         return names;
     }
     names.reserve(tensor_file_.size());
@@ -222,6 +303,7 @@ std::vector<std::string> Checkpoint::tensor_names() const {
 }
 
 std::string Checkpoint::file_of(const std::string& name) const {
+    if (is_mmproj_tensor(name)) return mmproj_->path();
     if (gguf_) return gguf_->path();
     auto it = tensor_file_.find(name);
     return it == tensor_file_.end() ? dir_ : files_[it->second]->path();
@@ -229,6 +311,18 @@ std::string Checkpoint::file_of(const std::string& name) const {
 
 Result<Tensor> Checkpoint::tensor(const std::string& name,
                                   const std::optional<std::vector<int64_t>>& expected_shape) const {
+    if (is_mmproj_tensor(name)) {
+        auto t = mmproj_->tensor(name);
+        if (!t.ok()) return t.status();
+        const std::vector<int64_t>& shape = mmproj_shapes_.at(name);
+        if (expected_shape && shape != *expected_shape) {
+            return Status(ErrorCode::kInvalidArgument,
+                          fmt::format("tensor '{}' in {} has shape [{}], expected [{}]", name,
+                                      mmproj_->path(), fmt::join(shape, ", "),
+                                      fmt::join(*expected_shape, ", ")));
+        }
+        return Tensor::view(t->dtype(), shape, t->data(), mmproj_);
+    }
     if (gguf_) {
         auto it = gguf_map_.find(name);
         if (it == gguf_map_.end() || gguf_->find(it->second.gguf_name) == nullptr) {

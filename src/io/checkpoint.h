@@ -3,7 +3,11 @@
 // A path to a single .safetensors file is accepted too (its directory provides config.json).
 // A .gguf file of llama.cpp's `glm4` architecture opens too (io/gguf_glm4.h): its tensors are
 // offered under the Hugging Face names and PyTorch shapes, and config() is synthesized from the
-// glm4.* metadata (architectures ["Glm4ForCausalLM"]); dir() is then the file's path.
+// glm4.* metadata (architectures ["Glm4ForCausalLM"]); dir() is then the file's path. When the
+// file names a vision tower beside it (metadata autoglm.mmproj, written by `autoglm quantize` for
+// GLM-4.1V) and that file exists, it is opened too: config() is then the original config.json
+// kept in it, the text tensors appear under its layout's names and the vision tensors under
+// their own (a missing file only logs a warning: the language model still loads).
 #pragma once
 
 #include <map>
@@ -42,9 +46,15 @@ public:
 
     // The GGUF file when the checkpoint is one, else null.
     const GgufFile* gguf() const { return gguf_.get(); }
+    // The vision tower file opened beside a GGUF language model, else null.
+    const GgufFile* mmproj() const { return mmproj_.get(); }
+    // preprocessor_config.json text kept in the vision tower file ("" when none).
+    const std::string& mmproj_preprocessor_config() const { return mmproj_preprocessor_; }
 
 private:
     static Result<Checkpoint> open_gguf(const std::string& path);
+    Status attach_mmproj(const std::string& path);
+    bool is_mmproj_tensor(const std::string& name) const;
 
     std::string dir_;
     nlohmann::json config_;
@@ -54,6 +64,9 @@ private:
     std::shared_ptr<GgufFile> gguf_;
     std::map<std::string, GgufSource> gguf_map_;  // HF name -> GGUF tensor
     int64_t gguf_head_dim_ = 0, gguf_rotary_dim_ = 0;
+    std::shared_ptr<GgufFile> mmproj_;
+    std::map<std::string, std::vector<int64_t>> mmproj_shapes_;  // HF name -> PyTorch shape
+    std::string mmproj_preprocessor_;
 };
 
 // Parses a JSON file; errors name the file: kNotFound if it cannot be opened, kParseError with

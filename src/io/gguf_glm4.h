@@ -63,6 +63,10 @@ struct TokenizerTexts {
 };
 Result<std::optional<TokenizerTexts>> tokenizer_from_gguf(const GgufFile& file);
 
+// general.architecture of the vision-tower file `autoglm quantize` writes beside a GLM-4.1V
+// language model (docs/checkpoints.md).
+inline constexpr const char* kMmprojArch = "autoglm-glm4v-vision";
+
 // GLM-4's pre-tokenizer split regex (HF tokenizer.json form).
 extern const char* const kGlm4PreTokenizerRegex;
 

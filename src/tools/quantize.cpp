@@ -169,6 +169,62 @@ Status add_tokenizer(io::GgufWriter& w, const fs::path& dir, const model::ModelC
     return {};
 }
 
+// The file name of the vision tower written beside `out`: "<stem>-mmproj-<type>.gguf".
+fs::path mmproj_path_for(const std::string& out, DType t) {
+    const fs::path o(out);
+    std::string type(dtype_name(t));
+    std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) { return std::tolower(c); });
+    return o.parent_path() / (o.stem().string() + "-mmproj-" + type + ".gguf");
+}
+
+// Opens `path`, converts every planned tensor row block by row block (in parallel over the pool)
+// and writes it; counts into res.
+Status write_gguf(const io::Checkpoint& ck, const std::vector<Planned>& plan, io::GgufWriter& w,
+                  const std::string& path, QuantizeResult& res) {
+    AG_RETURN_IF_ERROR(w.open(path));
+    constexpr int64_t kChunkRows = 64;
+    for (const auto& p : plan) {
+        auto tv = ck.tensor(p.hf);
+        if (!tv.ok()) return tv.status();
+        const Tensor& src = *tv;
+        const int64_t k = src.shape().back();
+        const int64_t rows = src.numel() / std::max<int64_t>(k, 1);
+        const size_t in_row = dtype_row_bytes(src.dtype(), k);
+        const size_t out_row = dtype_row_bytes(p.type, k);
+        std::vector<uint8_t> buf;
+        for (int64_t r0 = 0; r0 < rows; r0 += kChunkRows * 16) {
+            const int64_t nr = std::min<int64_t>(kChunkRows * 16, rows - r0);
+            buf.assign(static_cast<size_t>(nr) * out_row, 0);
+            const auto* in = static_cast<const uint8_t*>(src.data()) + static_cast<size_t>(r0) * in_row;
+            ThreadPool::global().parallel_for(nr, kChunkRows, [&](int64_t b0, int64_t b1) {
+                std::vector<float> f(static_cast<size_t>(k));
+                for (int64_t r = b0; r < b1; ++r) {
+                    convert_to_f32(src.dtype(), in + static_cast<size_t>(r) * in_row, f.data(), k);
+                    uint8_t* o = buf.data() + static_cast<size_t>(r) * out_row;
+                    switch (p.type) {
+                        case DType::kF32: std::memcpy(o, f.data(), out_row); break;
+                        case DType::kF16: {
+                            auto* h = reinterpret_cast<uint16_t*>(o);
+                            for (int64_t i = 0; i < k; ++i) h[i] = f32_to_f16(f[static_cast<size_t>(i)]);
+                            break;
+                        }
+                        case DType::kBF16: {
+                            auto* h = reinterpret_cast<uint16_t*>(o);
+                            for (int64_t i = 0; i < k; ++i) h[i] = f32_to_bf16(f[static_cast<size_t>(i)]);
+                            break;
+                        }
+                        default: quant::quantize_row(p.type, f.data(), o, k); break;
+                    }
+                }
+            });
+            AG_RETURN_IF_ERROR(w.write_tensor_data(buf.data(), buf.size()));
+            res.n_bytes += buf.size();
+        }
+        ++res.n_tensors;
+    }
+    return w.close();
+}
+
 }  // namespace
 
 Result<DType> parse_quant_type(const std::string& s) {
@@ -185,7 +241,7 @@ Result<DType> parse_quant_type(const std::string& s) {
 }
 
 Result<QuantizeResult> quantize_to_gguf(const std::string& model_path, DType type,
-                                        const std::string& out_path) {
+                                        const std::string& out_path, DType vision_type) {
     auto ck = io::Checkpoint::open(model_path);
     if (!ck.ok()) return ck.status();
     if (ck->gguf() != nullptr) {
@@ -252,9 +308,52 @@ Result<QuantizeResult> quantize_to_gguf(const std::string& model_path, DType typ
     if (has_output) hf_names.push_back(layout->lm_head);
     const bool four_bit = type == DType::kQ4_0 || type == DType::kQ4_K;
     std::vector<Planned> plan;
-    size_t vision = 0;
-    for (const auto& n : ck->tensor_names()) {
-        if (!io::glm4_gguf_name(n, layout->text_prefix, layout->lm_head)) ++vision;
+    // The vision tower (every tensor outside the text model) goes to a second file beside the
+    // language model, under its Hugging Face names: 1-D tensors F32, matrices vision_type,
+    // tensors of more than 4 dimensions (the Conv3d patch embedding) flattened to 2-D with the
+    // real shapes in autoglm.shapes. The text file names it in autoglm.mmproj.
+    std::vector<Planned> vision_plan;
+    io::GgufWriter vw;
+    const fs::path mmproj_path = mmproj_path_for(out_path, vision_type);
+    {
+        json shapes = json::object();
+        for (const auto& n : ck->tensor_names()) {
+            if (io::glm4_gguf_name(n, layout->text_prefix, layout->lm_head)) continue;
+            auto tv = ck->tensor(n);
+            if (!tv.ok()) return tv.status();
+            if (n.size() >= 64) {
+                return Status(ErrorCode::kUnsupported,
+                              fmt::format("{}: tensor name '{}' is longer than GGUF's 63 bytes",
+                                          ck->dir(), n));
+            }
+            Planned p{n, n, tv->n_dims() >= 2 ? vision_type : DType::kF32, tv->shape()};
+            if (p.shape.size() > 4) {
+                int64_t rest = 1;
+                for (size_t i = 1; i < p.shape.size(); ++i) rest *= p.shape[i];
+                p.shape = {p.shape[0], rest};
+            }
+            shapes[n] = tv->shape();
+            vision_plan.push_back(std::move(p));
+        }
+        std::sort(vision_plan.begin(), vision_plan.end(),
+                  [](const Planned& x, const Planned& y) { return x.hf < y.hf; });
+        if (!vision_plan.empty()) {
+            vw.add("general.architecture", GgufValue::str(io::kMmprojArch));
+            vw.add("general.type", GgufValue::str("mmproj"));
+            vw.add("general.name", GgufValue::str(fs::path(ck->dir()).filename().string()));
+            vw.add("autoglm.hf_config", GgufValue::str(ck->config().dump()));
+            if (!ck->generation_config().is_null()) {
+                vw.add("autoglm.hf_generation_config", GgufValue::str(ck->generation_config().dump()));
+            }
+            if (auto pc = read_text_file((fs::path(ck->dir()) / "preprocessor_config.json").string()); pc.ok()) {
+                vw.add("autoglm.hf_preprocessor_config", GgufValue::str(*pc));
+            }
+            vw.add("autoglm.text_prefix", GgufValue::str(layout->text_prefix));
+            vw.add("autoglm.lm_head", GgufValue::str(layout->lm_head));
+            vw.add("autoglm.shapes", GgufValue::str(shapes.dump()));
+            for (const auto& p : vision_plan) vw.add_tensor(p.gguf, p.type, p.shape);
+            w.add("autoglm.mmproj", GgufValue::str(mmproj_path.filename().string()));
+        }
     }
     for (const auto& hf : hf_names) {
         if (!ck->has_tensor(hf)) {
@@ -286,54 +385,15 @@ Result<QuantizeResult> quantize_to_gguf(const std::string& model_path, DType typ
         w.add_tensor(p.gguf, p.type, p.shape);
         plan.push_back(std::move(p));
     }
-    if (vision > 0) {
-        res.notes.push_back(fmt::format("{} tensors outside the text model (the vision tower) are "
-                                        "not written: the GGUF holds the language model only",
-                                        vision));
-    }
 
-    AG_RETURN_IF_ERROR(w.open(out_path));
-    constexpr int64_t kChunkRows = 64;
-    for (const auto& p : plan) {
-        auto tv = ck->tensor(p.hf);
-        if (!tv.ok()) return tv.status();
-        const Tensor& src = *tv;
-        const int64_t k = src.shape().back();
-        const int64_t rows = src.numel() / std::max<int64_t>(k, 1);
-        const size_t in_row = dtype_row_bytes(src.dtype(), k);
-        const size_t out_row = dtype_row_bytes(p.type, k);
-        std::vector<uint8_t> buf;
-        for (int64_t r0 = 0; r0 < rows; r0 += kChunkRows * 16) {
-            const int64_t nr = std::min<int64_t>(kChunkRows * 16, rows - r0);
-            buf.assign(static_cast<size_t>(nr) * out_row, 0);
-            const auto* in = static_cast<const uint8_t*>(src.data()) + static_cast<size_t>(r0) * in_row;
-            ThreadPool::global().parallel_for(nr, kChunkRows, [&](int64_t b0, int64_t b1) {
-                std::vector<float> f(static_cast<size_t>(k));
-                for (int64_t r = b0; r < b1; ++r) {
-                    convert_to_f32(src.dtype(), in + static_cast<size_t>(r) * in_row, f.data(), k);
-                    uint8_t* o = buf.data() + static_cast<size_t>(r) * out_row;
-                    switch (p.type) {
-                        case DType::kF32: std::memcpy(o, f.data(), out_row); break;
-                        case DType::kF16: {
-                            auto* h = reinterpret_cast<uint16_t*>(o);
-                            for (int64_t i = 0; i < k; ++i) h[i] = f32_to_f16(f[static_cast<size_t>(i)]);
-                            break;
-                        }
-                        case DType::kBF16: {
-                            auto* h = reinterpret_cast<uint16_t*>(o);
-                            for (int64_t i = 0; i < k; ++i) h[i] = f32_to_bf16(f[static_cast<size_t>(i)]);
-                            break;
-                        }
-                        default: quant::quantize_row(p.type, f.data(), o, k); break;
-                    }
-                }
-            });
-            AG_RETURN_IF_ERROR(w.write_tensor_data(buf.data(), buf.size()));
-            res.n_bytes += buf.size();
-        }
-        ++res.n_tensors;
+    AG_RETURN_IF_ERROR(write_gguf(*ck, plan, w, out_path, res));
+    if (!vision_plan.empty()) {
+        AG_RETURN_IF_ERROR(write_gguf(*ck, vision_plan, vw, mmproj_path.string(), res));
+        res.notes.push_back(fmt::format("{} vision-tower tensors written as {} to {} (beside the "
+                                        "language model; autoglm's own layout, see docs/checkpoints.md)",
+                                        vision_plan.size(), dtype_name(vision_type),
+                                        mmproj_path.string()));
     }
-    AG_RETURN_IF_ERROR(w.close());
     return res;
 }
 

@@ -7,8 +7,10 @@
 // when the embeddings are tied) gets a higher-precision type for the 4-bit formats -- Q8_0 here,
 // where llama.cpp uses Q6_K (a format this project does not have). A matrix whose rows are not a
 // whole number of blocks falls back to Q4_0 for Q4_K (GLM's FFN widths 13696 and 6848 are not
-// multiples of 256, so ffn_down takes this path), else F16; each fallback is reported in the notes. Only the text model is
-// written: a GLM-4.1V vision tower is left out (noted). Tensors are converted and written one
+// multiples of 256, so ffn_down takes this path), else F16; each fallback is reported in the notes. A GLM-4.1V
+// vision tower goes to a second file beside it, "<out stem>-mmproj-<vision type>.gguf" (autoglm's
+// own layout: Hugging Face names, the checkpoint's config.json in metadata; llama.cpp ignores
+// it), which `--model OUT.gguf` picks up (io/checkpoint.h). Tensors are converted and written one
 // block of rows at a time, in parallel over the global thread pool.
 #pragma once
 
@@ -29,7 +31,8 @@ struct QuantizeResult {
     uint64_t n_bytes = 0;            // tensor data bytes written
 };
 
+// vision_type: the vision tower's matrices (F16 by default; F32/BF16 also accepted).
 Result<QuantizeResult> quantize_to_gguf(const std::string& model_path, DType type,
-                                        const std::string& out_path);
+                                        const std::string& out_path, DType vision_type = DType::kF16);
 
 }  // namespace ag::tools

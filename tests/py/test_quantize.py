@@ -52,8 +52,8 @@ def read_safetensors(model_dir):
     return out
 
 
-def quantize(autoglm, model, typ, out):
-    p = autoglm("quantize", "--model", model, "--type", typ, "--out", out)
+def quantize(autoglm, model, typ, out, *extra):
+    p = autoglm("quantize", "--model", model, "--type", typ, "--out", out, *extra)
     assert p.returncode == 0, p.stderr
     return p
 
@@ -159,7 +159,7 @@ def test_builtin_gguf_has_tokenizer_and_generates_the_same(autoglm, tmp_path):
     assert autoglm("export-builtin", "--out", d).returncode == 0
     out = tmp_path / "b.gguf"
     p = quantize(autoglm, d, "f32", out)
-    assert "vision tower" in p.stderr
+    assert "vision-tower tensors written" in p.stderr
     r = gguf.GGUFReader(str(out))
     f = r.fields
     tj = json.loads((d / "tokenizer.json").read_text())
@@ -188,6 +188,52 @@ def test_builtin_gguf_has_tokenizer_and_generates_the_same(autoglm, tmp_path):
     assert json.loads(a.stdout) == json.loads(b.stdout)
     c = autoglm("generate", "--model", out, "--chat", "--prompt", "hi", "--max-tokens", "4")
     assert c.returncode == 0, c.stderr
+
+
+def test_glm4v_vision_tower_beside_the_gguf(autoglm, tmp_path):
+    """GLM-4.1V: the language model goes to OUT.gguf (llama.cpp glm4, no vision tensors) and the
+    vision tower beside it to OUT-mmproj-<type>.gguf (Hugging Face names, config.json kept);
+    `--model OUT.gguf` then takes images, and with f32 weights answers exactly as the checkpoint
+    directory does."""
+    d = tmp_path / "builtin"
+    assert autoglm("export-builtin", "--out", d).returncode == 0
+    st = read_safetensors(d)
+    vision = {n for n in st if "visual" in n}
+    assert vision
+    out = tmp_path / "b.gguf"
+    quantize(autoglm, d, "f32", out, "--vision-type", "f32")
+    mm = tmp_path / "b-mmproj-f32.gguf"
+    r = gguf.GGUFReader(str(mm))
+    assert r.fields["general.architecture"].contents() == "autoglm-glm4v-vision"
+    assert json.loads(r.fields["autoglm.hf_config"].contents()) == json.loads((d / "config.json").read_text())
+    assert {t.name for t in r.tensors} == vision
+    for t in r.tensors:
+        assert np.array_equal(np.asarray(t.data, dtype=np.float32).reshape(-1), st[t.name].reshape(-1)), t.name
+    text = gguf.GGUFReader(str(out))
+    assert text.fields["autoglm.mmproj"].contents() == mm.name
+    assert not any("visual" in t.name for t in text.tensors)
+
+    img = ROOT / "tests" / "fixtures" / "images" / "down_250x280.png"
+    args = ("--image", img, "--chat", "--prompt", "What is in the picture?", "--max-tokens", "6",
+            "--temperature", "0", "--ignore-eos", "--json")
+    a = autoglm("generate", "--model", d, *args)
+    b = autoglm("generate", "--model", out, *args)
+    assert a.returncode == 0 and b.returncode == 0, (a.stderr, b.stderr)
+    assert json.loads(a.stdout) == json.loads(b.stdout)
+
+    # Default: the tower in f16 next to a quantized language model.
+    out2 = tmp_path / "c.gguf"
+    quantize(autoglm, d, "q8_0", out2)
+    mm2 = tmp_path / "c-mmproj-f16.gguf"
+    types = {t.name: t.tensor_type for t in gguf.GGUFReader(str(mm2)).tensors}
+    assert all(types[n] == (Q.F16 if st[n].ndim >= 2 else Q.F32) for n in vision)
+    c = autoglm("generate", "--model", out2, *args)
+    assert c.returncode == 0, c.stderr
+    # Without the tower file: a warning, the language model still works; images are refused.
+    mm2.unlink()
+    e = autoglm("generate", "--model", out2, "--prompt", "hi", "--max-tokens", "2")
+    assert e.returncode == 0 and "vision tower file" in e.stderr, e.stderr
+    assert_clean_failure(autoglm("generate", "--model", out2, *args), "image")
 
 
 def test_gguf_without_tokenizer(autoglm, tmp_path):
