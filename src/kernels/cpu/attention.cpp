@@ -165,10 +165,11 @@ void attention_paged(const float* q, const float* k_cache, const float* v_cache,
     const Args a{q, k_cache, v_cache, block_table, block_size, n_q, n_kv, n_head, n_head_kv, d, scale, out};
     const int64_t group = n_head / n_head_kv;
     ThreadPool& pool = ThreadPool::global();
-    // Heads per task: all of a group, halved while there would be too few tasks to share out
-    // (decode). Only the grouping of work changes, not any result.
+    // Heads per task: all of a group (each key row is then read once per query), halved only
+    // while there are fewer tasks than threads (decode on many cores). Only the grouping of work
+    // changes, not any result.
     int64_t hpt = group;
-    while (hpt % 2 == 0 && n_q * (n_head / hpt) < 4 * static_cast<int64_t>(pool.n_threads())) hpt /= 2;
+    while (hpt % 2 == 0 && n_q * (n_head / hpt) < static_cast<int64_t>(pool.n_threads())) hpt /= 2;
     const int64_t per_q = n_head / hpt;
     pool.parallel_for(n_q * per_q, 1, [&](int64_t t0, int64_t t1) {
         thread_local std::vector<float> buf;
