@@ -9,6 +9,7 @@
 
 #include <cstring>
 
+#include "kernels/cpu/isa/avx2/float_gemm_avx2.h"
 #include "kernels/cpu/isa/isa.h"
 #include "tensor/quant.h"
 
@@ -295,6 +296,11 @@ void matmul(DType wt, const float* x, const uint8_t* xa, int64_t m, int64_t k, c
     const Args a{x, xa, act_row_bytes(wt, k), k};
     const auto* wb = static_cast<const uint8_t*>(w);
     const size_t rb = dtype_row_bytes(wt, k);
+    // Prefill-sized batches of float weights: the same per-output arithmetic, weights converted once.
+    if ((wt == DType::kF32 || wt == DType::kF16 || wt == DType::kBF16) && m >= kFloatGemmMinRowsAvx2 &&
+        float_gemm_avx2(wt, x, m, k, wb, n, j0, j1, bias, y)) {
+        return;
+    }
     switch (wt) {
         case DType::kF32: return run<FloatKernel<DType::kF32>>(a, m, wb, rb, n, j0, j1, bias, y);
         case DType::kF16: return run<FloatKernel<DType::kF16>>(a, m, wb, rb, n, j0, j1, bias, y);
