@@ -40,7 +40,8 @@ int st_write_rank(DType t) {
         case DType::kI64: return 13;
         case DType::kQ8_0:
         case DType::kQ4_0:
-        case DType::kQ4_K: break;  // not a safetensors dtype
+        case DType::kQ4_K:
+        case DType::kQ6_K: break;  // not a safetensors dtype
     }
     return 0;
 }

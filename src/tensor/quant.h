@@ -34,7 +34,17 @@ struct BlockQ4_K {
     uint8_t scales[kKScaleBytes];
     uint8_t qs[kQK_K / 2];
 };
-// Activation format paired with Q4_K in dot products (never stored in files).
+// 16 sub-blocks of 16: x = d · scales_s · (q − 32) with 6-bit q ∈ [0, 63] and int8 scales_s
+// (s = element / 16). Element e = 128h + 32g + l (h < 2, g < 4, l < 32) has its low 4 bits in
+// ql[64h + 32(g % 2) + l] (low nibble for g < 2, high nibble for g ≥ 2) and its high 2 bits in
+// bits 2g, 2g+1 of qh[32h + l].
+struct BlockQ6_K {
+    uint8_t ql[kQK_K / 2];
+    uint8_t qh[kQK_K / 4];
+    int8_t scales[kQK_K / 16];
+    uint16_t d;  // f16 super-block scale
+};
+// Activation format paired with Q4_K and Q6_K in dot products (never stored in files).
 struct BlockQ8_K {
     float d;
     int8_t qs[kQK_K];
@@ -44,6 +54,7 @@ struct BlockQ8_K {
 static_assert(sizeof(BlockQ8_0) == 34);
 static_assert(sizeof(BlockQ4_0) == 18);
 static_assert(sizeof(BlockQ4_K) == 144);
+static_assert(sizeof(BlockQ6_K) == 210);
 static_assert(sizeof(BlockQ8_K) == 292);
 
 // Scale and min of sub-block j (0..7) of a Q4_K block, 6 bits each.
@@ -57,7 +68,16 @@ inline void q4k_scale_min(int j, const uint8_t* q, uint8_t* sc, uint8_t* m) {
     }
 }
 
-// Row (de)quantization for kQ8_0, kQ4_0, kQ4_K; n is a multiple of the block size.
+// 6-bit code (0..63) of element e (0..255) of a Q6_K block.
+inline int q6k_code(const BlockQ6_K& b, int e) {
+    const int h = e / 128, g = (e % 128) / 32, l = e % 32;
+    const int lo = (b.ql[64 * h + 32 * (g % 2) + l] >> (4 * (g / 2))) & 0xF;
+    const int hi = (b.qh[32 * h + l] >> (2 * g)) & 3;
+    return lo | (hi << 4);
+}
+
+// Row (de)quantization for kQ8_0, kQ4_0, kQ4_K (kQ6_K: dequantization only); n is a multiple
+// of the block size.
 void quantize_row(DType t, const float* x, void* y, int64_t n);
 void dequantize_row(DType t, const void* x, float* y, int64_t n);
 
@@ -68,5 +88,6 @@ void quantize_row_q8_k(const float* x, BlockQ8_K* y, int64_t n);
 void dequantize_row_q8_0(const BlockQ8_0* x, float* y, int64_t n);
 void dequantize_row_q4_0(const BlockQ4_0* x, float* y, int64_t n);
 void dequantize_row_q4_k(const BlockQ4_K* x, float* y, int64_t n);
+void dequantize_row_q6_k(const BlockQ6_K* x, float* y, int64_t n);
 
 }  // namespace ag::quant

@@ -49,6 +49,18 @@ Weights make_weights(DType dt, int64_t n, int64_t k, std::mt19937& rng) {
             for (auto& q : blk.qs) q = static_cast<uint8_t>(byte(rng));
             std::memcpy(w.bytes.data() + static_cast<size_t>(b) * sizeof blk, &blk, sizeof blk);
         }
+    } else if (dt == DType::kQ6_K) {
+        // Any bytes are a valid Q6_K block: random codes and int8 scales (both signs), small d.
+        std::uniform_int_distribution<int> byte(0, 255);
+        std::uniform_real_distribution<float> sc(0.0002f, 0.002f);
+        for (int64_t b = 0; b < n * k / quant::kQK_K; ++b) {
+            quant::BlockQ6_K blk;
+            blk.d = f32_to_f16(sc(rng));
+            for (auto& s : blk.scales) s = static_cast<int8_t>(byte(rng) - 128);
+            for (auto& q : blk.ql) q = static_cast<uint8_t>(byte(rng));
+            for (auto& q : blk.qh) q = static_cast<uint8_t>(byte(rng));
+            std::memcpy(w.bytes.data() + static_cast<size_t>(b) * sizeof blk, &blk, sizeof blk);
+        }
     } else if (dtype_is_quantized(dt)) {
         for (int64_t j = 0; j < n; ++j) {
             quant::quantize_row(dt, f.data() + j * k, w.bytes.data() + static_cast<size_t>(j) * rb, k);
@@ -72,7 +84,8 @@ Weights make_weights(DType dt, int64_t n, int64_t k, std::mt19937& rng) {
 
 std::vector<int64_t> ks_for(DType dt) {
     switch (dt) {
-        case DType::kQ4_K: return {256, 768, 2048};
+        case DType::kQ4_K:
+        case DType::kQ6_K: return {256, 768, 2048};
         case DType::kQ8_0:
         case DType::kQ4_0: return {32, 96, 160, 512, 2080};
         default: return {7, 16, 33, 129, 520};
@@ -80,7 +93,7 @@ std::vector<int64_t> ks_for(DType dt) {
 }
 
 const DType kAllDtypes[] = {DType::kF32, DType::kF16, DType::kBF16,
-                            DType::kQ8_0, DType::kQ4_0, DType::kQ4_K};
+                            DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K};
 
 // Restores the ISA chosen at start-up when a test ends.
 class IsaTest : public ::testing::TestWithParam<const char*> {
@@ -119,7 +132,8 @@ TEST_P(IsaTest, MatmulMatchesRef) {
                         } else {
                             // Quantized paths see the same quants as ref (a single quant off by
                             // one would exceed this) and differ only in f32 summation order.
-                            const double tol = dt == DType::kQ4_K   ? 4e-6 * mag + 1e-4
+                            const bool kq = dt == DType::kQ4_K || dt == DType::kQ6_K;
+                            const double tol = kq                       ? 4e-6 * mag + 1e-4
                                                : dtype_is_quantized(dt) ? 2e-6 * mag
                                                                         : 2e-5 * mag;
                             ASSERT_NEAR(a, c, tol)
@@ -137,7 +151,7 @@ TEST_P(IsaTest, QuantizedMatmulIsCloseToFloat) {
     // The quantized path's answer vs the exact product of x and the dequantized weights: the
     // activation quantization error only (guards against a kernel and ref agreeing on garbage).
     std::mt19937 rng(11);
-    for (DType dt : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K}) {
+    for (DType dt : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K}) {
         const int64_t m = 3, n = 9, k = 512;
         const Weights w = make_weights(dt, n, k, rng);
         const auto x = randn(static_cast<size_t>(m * k), rng);
@@ -145,7 +159,7 @@ TEST_P(IsaTest, QuantizedMatmulIsCloseToFloat) {
         cpu::matmul(x.data(), m, k, w.bytes.data(), dt, n, nullptr, y.data());
         ref::matmul(x.data(), m, k, w.f32.data(), DType::kF32, n, nullptr, yf.data());
         // Hard bound: each x value is off by at most half its block's step d = amax / 127.
-        const int64_t qb = dt == DType::kQ4_K ? 256 : 32;
+        const int64_t qb = dtype_block_elems(dt);
         for (int64_t i = 0; i < m; ++i) {
             for (int64_t j = 0; j < n; ++j) {
                 double bound = 1e-3;
@@ -165,7 +179,7 @@ TEST_P(IsaTest, BatchInvariance) {
     // or next to other rows.
     std::mt19937 rng(3);
     for (DType dt : kAllDtypes) {
-        const int64_t k = dt == DType::kQ4_K ? 512 : 160, n = 29, m = 37;
+        const int64_t k = dtype_block_elems(dt) == 256 ? 512 : 160, n = 29, m = 37;
         const Weights w = make_weights(dt, n, k, rng);
         const auto x = randn(static_cast<size_t>(m * k), rng);
         const auto bias = randn(static_cast<size_t>(n), rng);
@@ -232,6 +246,31 @@ TEST_P(IsaTest, QuantizedPanelsTailsAndRowChunks) {
                     << " row " << i << " alone";
             }
         }
+    }
+}
+
+TEST_P(IsaTest, Q6_KExtremeCodesAndScales) {
+    // The largest int8 products the SIMD paths must hold exactly: every code 63 or 0 (q − 32 =
+    // 31 / −32), scales ±127 / −128, and x rows at ±amax (all quants ±127). Exact in int32, so
+    // every path gives ref's value up to the f32 order of the per-block sums.
+    const int64_t k = 512, n = 6, m = 3;
+    std::vector<uint8_t> w(static_cast<size_t>(n) * dtype_row_bytes(DType::kQ6_K, k));
+    auto* blk = reinterpret_cast<quant::BlockQ6_K*>(w.data());
+    for (int64_t b = 0; b < n * k / 256; ++b) {
+        const bool high = b % 2 == 0;
+        std::memset(blk[b].ql, high ? 0xFF : 0x00, sizeof blk[b].ql);
+        std::memset(blk[b].qh, high ? 0xFF : 0x00, sizeof blk[b].qh);
+        for (int s = 0; s < 16; ++s) blk[b].scales[s] = static_cast<int8_t>(s % 3 == 0 ? -128 : s % 3 == 1 ? 127 : -127);
+        blk[b].d = f32_to_f16(0.001f * static_cast<float>(1 + b % 5));
+    }
+    std::vector<float> x(static_cast<size_t>(m * k));
+    for (int64_t t = 0; t < m * k; ++t) x[static_cast<size_t>(t)] = (t / 16 + t / 512) % 2 ? 1.0f : -1.0f;
+    std::vector<float> y0(static_cast<size_t>(m * n)), y1(y0.size(), NAN);
+    ref::matmul(x.data(), m, k, w.data(), DType::kQ6_K, n, nullptr, y0.data());
+    cpu::matmul(x.data(), m, k, w.data(), DType::kQ6_K, n, nullptr, y1.data());
+    for (size_t i = 0; i < y0.size(); ++i) {
+        EXPECT_NEAR(y0[i], y1[i], 1e-5 * std::fabs(y0[i]) + 1e-3) << GetParam() << " at " << i;
+        EXPECT_GT(std::fabs(y0[i]), 1.0f) << i;
     }
 }
 

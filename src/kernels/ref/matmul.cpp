@@ -61,6 +61,22 @@ float dot_q4_k(const quant::BlockQ8_K* x, const quant::BlockQ4_K* w, int64_t nb)
     return acc;
 }
 
+float dot_q6_k(const quant::BlockQ8_K* x, const quant::BlockQ6_K* w, int64_t nb) {
+    float acc = 0.0f;
+    for (int64_t b = 0; b < nb; ++b) {
+        int32_t sa = 0;
+        for (int s = 0; s < 16; ++s) {
+            int32_t dot = 0;
+            for (int l = 0; l < 16; ++l) {
+                dot += int32_t{x[b].qs[16 * s + l]} * (quant::q6k_code(w[b], 16 * s + l) - 32);
+            }
+            sa += int32_t{w[b].scales[s]} * dot;
+        }
+        acc += (x[b].d * f16_to_f32(w[b].d)) * static_cast<float>(sa);
+    }
+    return acc;
+}
+
 namespace {
 
 void matmul_quant(const float* x, int64_t m, int64_t k, const void* w, DType w_dtype, int64_t n,
@@ -68,10 +84,11 @@ void matmul_quant(const float* x, int64_t m, int64_t k, const void* w, DType w_d
     const int64_t be = dtype_block_elems(w_dtype), nb = k / be;
     const size_t row_bytes = dtype_row_bytes(w_dtype, k);
     const auto* wb = static_cast<const uint8_t*>(w);
-    std::vector<ActQ8_0> xa(static_cast<size_t>(w_dtype == DType::kQ4_K ? 0 : nb));
-    std::vector<quant::BlockQ8_K> xk(static_cast<size_t>(w_dtype == DType::kQ4_K ? nb : 0));
+    const bool q8k = w_dtype == DType::kQ4_K || w_dtype == DType::kQ6_K;
+    std::vector<ActQ8_0> xa(static_cast<size_t>(q8k ? 0 : nb));
+    std::vector<quant::BlockQ8_K> xk(static_cast<size_t>(q8k ? nb : 0));
     for (int64_t i = 0; i < m; ++i) {
-        if (w_dtype == DType::kQ4_K) {
+        if (q8k) {
             quant::quantize_row_q8_k(x + i * k, xk.data(), k);
         } else {
             quantize_act_q8_0(x + i * k, xa.data(), k);
@@ -85,6 +102,9 @@ void matmul_quant(const float* x, int64_t m, int64_t k, const void* w, DType w_d
                     break;
                 case DType::kQ4_0:
                     acc = dot_q4_0(xa.data(), static_cast<const quant::BlockQ4_0*>(wr), nb);
+                    break;
+                case DType::kQ6_K:
+                    acc = dot_q6_k(xk.data(), static_cast<const quant::BlockQ6_K*>(wr), nb);
                     break;
                 default:
                     acc = dot_q4_k(xk.data(), static_cast<const quant::BlockQ4_K*>(wr), nb);

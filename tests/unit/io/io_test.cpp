@@ -93,7 +93,8 @@ double element(const Tensor& t, int64_t i) {
         case DType::kU8: return t.as<uint8_t>()[i];
         case DType::kQ8_0:
         case DType::kQ4_0:
-        case DType::kQ4_K: break;  // safetensors never holds block formats
+        case DType::kQ4_K:
+        case DType::kQ6_K: break;  // safetensors never holds block formats
     }
     return 0;
 }

@@ -85,6 +85,8 @@ TEST(QuantFormat, BlockSizesMatchGgml) {
     EXPECT_EQ(dtype_block_bytes(DType::kQ4_0), 18u);
     EXPECT_EQ(dtype_block_elems(DType::kQ4_K), 256);
     EXPECT_EQ(dtype_block_bytes(DType::kQ4_K), 144u);
+    EXPECT_EQ(dtype_block_elems(DType::kQ6_K), 256);
+    EXPECT_EQ(dtype_block_bytes(DType::kQ6_K), 210u);
 }
 
 TEST(QuantFormat, Q8_0AndQ4_0QuantizeBitIdenticalToGguf) {
@@ -116,6 +118,15 @@ TEST(QuantFormat, Q4_KDequantizeIdenticalToGguf) {
     std::vector<float> y(static_cast<size_t>(n));
     convert_to_f32(DType::kQ4_K, unhex(k.at("blocks")).data(), y.data(), n);
     expect_same_floats(y, unhex_f32(k.at("deq")), "Q4_K convert_to_f32");
+}
+
+TEST(QuantFormat, Q6_KDequantizeIdenticalToGguf) {
+    const auto& k = fixtures().at("q6_k");
+    const int64_t n = k.at("n_blocks").get<int64_t>() * kQK_K;
+    expect_same_floats(dequantize(DType::kQ6_K, unhex(k.at("blocks")), 1, n), unhex_f32(k.at("deq")), "Q6_K");
+    std::vector<float> y(static_cast<size_t>(n));
+    convert_to_f32(DType::kQ6_K, unhex(k.at("blocks")).data(), y.data(), n);
+    expect_same_floats(y, unhex_f32(k.at("deq")), "Q6_K convert_to_f32");
 }
 
 std::vector<float> gaussian(int64_t n, uint32_t seed, float sigma = 1.0f) {

@@ -4,7 +4,9 @@
 // same operation sequence whatever the tile shape), with 8-bit products formed by vpmaddubsw:
 //   Q8_0: |w| (unsigned) × sign(x, w) (signed), pairs summed by vpmaddwd;
 //   Q4_0: nibbles (unsigned) × x, plus −8·Σx per lane prepared with x;
-//   Q4_K: nibbles × x, the pair sums multiplied by the sub-block scale with vpmaddwd.
+//   Q4_K: nibbles × x, the pair sums multiplied by the sub-block scale with vpmaddwd;
+//   Q6_K: the 6-bit codes 0..63 (unsigned) × x, pair sums times the int8 sub-block scale with
+//     vpmaddwd, minus 32·Σ_s sc_s·Σx_s from the Q8_K group sums.
 #include <immintrin.h>
 
 #include <cstring>
@@ -270,6 +272,79 @@ struct Q4KKernel {
     }
 };
 
+// ---------------------------------------------------------------- Q6_K weights
+
+struct Q6KKernel {
+    template <int R>
+    static constexpr int cols() { return R <= 1 ? 4 : 2; }
+
+    static constexpr int64_t kBB = 210;  // bytes per block: ql[128], qh[64], scales[16], d
+
+    template <int R, int C>
+    static void tile(const Args& a, int64_t i, const uint8_t* const* wr, float* out) {
+        const int64_t nsb = a.k / 256;
+        const auto* xb = reinterpret_cast<const BlockQ8_K*>(a.xa + static_cast<size_t>(i) * a.xrb);
+        const int64_t xstride = static_cast<int64_t>(a.xrb / sizeof(BlockQ8_K));
+        const int64_t next = C * nsb * kBB;  // the next tile's rows, for prefetching
+        const __m256i m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(3);
+        __m256 acc[R][C];
+        for (int r = 0; r < R; ++r)
+            for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
+        for (int64_t sb = 0; sb < nsb; ++sb) {
+            __m256i A[R][C];
+            for (int r = 0; r < R; ++r)
+                for (int c = 0; c < C; ++c) A[r][c] = _mm256_setzero_si256();
+            for (int h = 0; h < 2; ++h) {
+                __m256i q[C][4], scv[C][4];
+                for (int c = 0; c < C; ++c) {
+                    const uint8_t* blk = wr[c] + kBB * sb;
+                    _mm_prefetch(reinterpret_cast<const char*>(blk + next + 64 * h), _MM_HINT_T0);
+                    _mm_prefetch(reinterpret_cast<const char*>(blk + next + 128 + 64 * h), _MM_HINT_T0);
+                    const __m256i ql0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 64 * h));
+                    const __m256i ql1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 64 * h + 32));
+                    const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 128 + 32 * h));
+                    // Bits 0-1 of each byte moved to bits 4-5 (no carry across bytes).
+                    const auto top = [&](int shift) {
+                        return _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, shift), m3), 4);
+                    };
+                    q[c][0] = _mm256_or_si256(_mm256_and_si256(ql0, m4), top(0));
+                    q[c][1] = _mm256_or_si256(_mm256_and_si256(ql1, m4), top(2));
+                    q[c][2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), top(4));
+                    q[c][3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), top(6));
+                    const auto* sc = reinterpret_cast<const int8_t*>(blk + 192 + 8 * h);
+                    for (int g = 0; g < 4; ++g) {
+                        scv[c][g] = _mm256_set_m128i(_mm_set1_epi16(sc[2 * g + 1]), _mm_set1_epi16(sc[2 * g]));
+                    }
+                }
+                for (int r = 0; r < R; ++r) {
+                    const int8_t* xq = xb[r * xstride + sb].qs + 128 * h;
+                    for (int g = 0; g < 4; ++g) {
+                        const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + 32 * g));
+                        for (int c = 0; c < C; ++c) {
+                            A[r][c] = _mm256_add_epi32(
+                                A[r][c], _mm256_madd_epi16(_mm256_maddubs_epi16(q[c][g], xv), scv[c][g]));
+                        }
+                    }
+                }
+            }
+            for (int c = 0; c < C; ++c) {
+                const uint8_t* blk = wr[c] + kBB * sb;
+                const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 192)));
+                const float wd = h2f(blk + 208);
+                for (int r = 0; r < R; ++r) {
+                    const BlockQ8_K& xr = xb[r * xstride + sb];
+                    const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xr.bsums));
+                    const __m256i corr = _mm256_slli_epi32(_mm256_madd_epi16(bs, sc16), 5);
+                    const __m256i s = _mm256_sub_epi32(A[r][c], corr);
+                    acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(xr.d * wd), acc[r][c]);
+                }
+            }
+        }
+        for (int r = 0; r < R; ++r)
+            for (int c = 0; c < C; ++c) out[r * C + c] = hsum(acc[r][c]);
+    }
+};
+
 // ---------------------------------------------------------------- loops
 
 #include "kernels/cpu/isa/tile_loops.inc"  // row_tiles, run
@@ -278,13 +353,14 @@ size_t act_row_bytes(DType wt, int64_t k) {
     switch (wt) {
         case DType::kQ8_0:
         case DType::kQ4_0: return static_cast<size_t>(k / 32) * kBlockBytes;
-        case DType::kQ4_K: return static_cast<size_t>(k / 256) * sizeof(BlockQ8_K);
+        case DType::kQ4_K:
+        case DType::kQ6_K: return static_cast<size_t>(k / 256) * sizeof(BlockQ8_K);
         default: return 0;
     }
 }
 
 void prepare_act(DType wt, const float* x, int64_t k, void* out) {
-    if (wt == DType::kQ4_K) {
+    if (wt == DType::kQ4_K || wt == DType::kQ6_K) {
         quant::quantize_row_q8_k(x, static_cast<BlockQ8_K*>(out), k);
     } else {
         prepare_q8_0_act(wt, x, k, static_cast<uint8_t*>(out));
@@ -308,6 +384,7 @@ void matmul(DType wt, const float* x, const uint8_t* xa, int64_t m, int64_t k, c
         case DType::kQ8_0: return run<Q8Kernel<DType::kQ8_0>>(a, m, wb, rb, n, j0, j1, bias, y);
         case DType::kQ4_0: return run<Q8Kernel<DType::kQ4_0>>(a, m, wb, rb, n, j0, j1, bias, y);
         case DType::kQ4_K: return run<Q4KKernel>(a, m, wb, rb, n, j0, j1, bias, y);
+        case DType::kQ6_K: return run<Q6KKernel>(a, m, wb, rb, n, j0, j1, bias, y);
         default: return;
     }
 }

@@ -21,6 +21,7 @@
 #include "kernels/cpu/isa/avx512/amx.h"
 #include "kernels/cpu/isa/avx512/panel_format.h"
 #include "kernels/cpu/isa/avx512/float_gemm_avx512.h"
+#include "kernels/cpu/isa/avx512/q6k_avx512.h"
 #include "kernels/cpu/isa/isa.h"
 #include "tensor/quant.h"
 
@@ -159,11 +160,25 @@ inline void transpose4(const __m512i v[4], __m512i u[4]) {
     u[3] = _mm512_unpackhi_epi64(t1, t3);
 }
 
-inline __m512i load4x128(const uint8_t* const* rows, int i, int64_t off) {
-    __m512i v = _mm512_castsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[i] + off)));
-    v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[4 + i] + off)), 1);
-    v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[8 + i] + off)), 2);
-    return _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[12 + i] + off)), 3);
+// The 16 rows of a panel at one block: at(c) = row c's block.
+struct PtrRows {  // any row pointers (a tail panel repeats its last row)
+    const uint8_t* const* rows;
+    int64_t bo;
+    const uint8_t* at(int c) const { return rows[c] + bo; }
+};
+struct StrideRows {  // a full panel, rows rb apart: row c = p[c / 4] + o[c % 4] (o[i] = i·rb); the
+                     // few base registers keep every row address out of memory and vector registers
+    const uint8_t* p[4];
+    size_t o[4];
+    const uint8_t* at(int c) const { return p[c >> 2] + o[c & 3]; }
+};
+
+template <class Rows>
+inline __m512i load4x128(const Rows& rs, int i, int64_t off) {
+    __m512i v = _mm512_castsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rs.at(i) + off)));
+    v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(rs.at(4 + i) + off)), 1);
+    v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(rs.at(8 + i) + off)), 2);
+    return _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(rs.at(12 + i) + off)), 3);
 }
 
 // Per-thread scratch for one repacked panel (no std:: containers in this unit).
@@ -204,14 +219,25 @@ struct PanelKernel {  // Q8_0 and Q4_0 weights
     // Block at byte offset bo of the 16 rows: wq[g] lane c = row c's unsigned quants 4g..4g+3,
     // dw lane c = row c's scale.
     static inline void load_block(const uint8_t* const* rows, __m512i voff, int64_t bo, __m512i* wq, __m512& dw) {
+        load_block_at(PtrRows{rows, bo}, voff, wq, dw);
+    }
+
+    // The same for the rows given by rs (voff: row c's byte offset from rs.at(0)). kHi16 (Q4_0):
+    // the high nibbles stay in place, wq[4 + q] = 16 × quants 16 + 4q..; see block_rows.
+    template <bool kHi16 = false, class Rows>
+    static inline void load_block_at(const Rows& rs, __m512i voff, __m512i* wq, __m512& dw) {
         if constexpr (WT == DType::kQ4_0) {
             __m512i v[4], u[4];
-            for (int i = 0; i < 4; ++i) v[i] = load4x128(rows, i, bo + 2);
+            for (int i = 0; i < 4; ++i) v[i] = load4x128(rs, i, 2);
             transpose4(v, u);
             const __m512i nib = _mm512_set1_epi8(0x0F);
             for (int q = 0; q < 4; ++q) {
                 wq[q] = _mm512_and_si512(u[q], nib);
-                wq[4 + q] = _mm512_and_si512(_mm512_srli_epi16(u[q], 4), nib);
+                if constexpr (kHi16) {
+                    wq[4 + q] = _mm512_andnot_si512(nib, u[q]);
+                } else {
+                    wq[4 + q] = _mm512_and_si512(_mm512_srli_epi16(u[q], 4), nib);
+                }
             }
         } else {
             // 32 quant bytes per row: y[i] = [row i | row 4 + i], y[4 + i] = [row 8 + i | row 12 + i]
@@ -220,8 +246,8 @@ struct PanelKernel {  // Q8_0 and Q4_0 weights
             __m512i y[8], a[8], bq[4], cq[4];
             for (int i = 0; i < 4; ++i) {
                 for (int h = 0; h < 2; ++h) {
-                    const uint8_t* r0 = rows[8 * h + i] + bo + 2;
-                    const uint8_t* r1 = rows[8 * h + 4 + i] + bo + 2;
+                    const uint8_t* r0 = rs.at(8 * h + i) + 2;
+                    const uint8_t* r1 = rs.at(8 * h + 4 + i) + 2;
                     y[4 * h + i] = _mm512_inserti64x4(
                         _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(r0))),
                         _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r1)), 1);
@@ -247,12 +273,14 @@ struct PanelKernel {  // Q8_0 and Q4_0 weights
             }
         }
         // Each lane reads its row's 2-byte scale and the 2 bytes after it.
-        const __m512i g = _mm512_i32gather_epi32(voff, rows[0] + bo, 1);
+        const __m512i g = _mm512_i32gather_epi32(voff, rs.at(0), 1);
         dw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(g));
     }
 
-    // One block of R x rows (records at xb, xrb apart) against the 16 panel rows.
-    template <int R>
+    // One block of R x rows (records at xb, xrb apart) against the 16 panel rows. kHi16: wq from
+    // load_block_at<true> (Q4_0's high nibbles × 16): their sum, a multiple of 16, is shifted back
+    // exactly; the block's int32 is the same either way.
+    template <int R, bool kHi16 = false>
     static inline void block_rows(const uint8_t* xb, size_t xrb, const __m512i* wq, __m512 dw, __m512* acc) {
         for (int r = 0; r < R; ++r) {
             const uint8_t* xr = xb + static_cast<size_t>(r) * xrb;
@@ -260,9 +288,17 @@ struct PanelKernel {  // Q8_0 and Q4_0 weights
             const auto bcast = [xr](int off) { return _mm512_broadcastd_epi32(_mm_loadu_si32(xr + off)); };
             // Two chains (the integer sum is exact in any order).
             __m512i s0 = bcast(36), s1 = _mm512_setzero_si512();
-            for (int g = 0; g < 8; g += 2) {
-                s0 = _mm512_dpbusd_epi32(s0, wq[g], bcast(4 * g));
-                s1 = _mm512_dpbusd_epi32(s1, wq[g + 1], bcast(4 * g + 4));
+            if constexpr (kHi16) {
+                for (int g = 0; g < 4; ++g) {
+                    s0 = _mm512_dpbusd_epi32(s0, wq[g], bcast(4 * g));
+                    s1 = _mm512_dpbusd_epi32(s1, wq[4 + g], bcast(4 * g + 16));
+                }
+                s1 = _mm512_srai_epi32(s1, 4);
+            } else {
+                for (int g = 0; g < 8; g += 2) {
+                    s0 = _mm512_dpbusd_epi32(s0, wq[g], bcast(4 * g));
+                    s1 = _mm512_dpbusd_epi32(s1, wq[g + 1], bcast(4 * g + 4));
+                }
             }
             const __m512 sf = _mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1));
             const __m512 dx = _mm512_castsi512_ps(bcast(32));
@@ -307,19 +343,47 @@ struct PanelKernel {  // Q8_0 and Q4_0 weights
         for (int r = 0; r < R; ++r) _mm512_storeu_ps(out + 16 * r, acc[r]);
     }
 
-    // The same arithmetic straight from the weight rows (m <= kRows: each block is used once).
+    // The same arithmetic straight from the weight rows (m <= kRows: each block is used once), for
+    // a full panel (16 rows rb apart from r0; voff: c·rb). pf: prefetch the next 16 rows (the next
+    // panel) into L2, one address per row every kPfBlocks blocks (at most 64 bytes apart, so every
+    // line is touched). To L2 rather than L1: the L2's many outstanding misses, rather than the
+    // L1's few fill buffers, keep 16 streams in flight; the next panel's loads then hit L2.
+    static constexpr int64_t kPfBlocks = 64 / kBlockBytes;
+    static constexpr bool kHi16 = WT == DType::kQ4_0;  // 4 fewer shifts per block
     template <int R>
-    __attribute__((noinline)) static void tile_direct(const uint8_t* xa, size_t xrb, const uint8_t* const* rows, __m512i voff,
-                            size_t rb, int64_t nb, const uint8_t* next, float* out) {
+    __attribute__((noinline)) static void tile_direct(const uint8_t* xa, size_t xrb, const uint8_t* r0, __m512i voff,
+                                                      size_t rb, int64_t nb, bool pf, float* out) {
+        __m512 acc[R];
+        for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+        StrideRows rs{{r0, r0 + 4 * rb, r0 + 8 * rb, r0 + 12 * rb}, {0, rb, 2 * rb, 3 * rb}};
+        const size_t ahead = kPanel * rb;  // from a row to the same row of the next panel
+        const uint8_t* xb = xa;
+        for (int64_t b = 0; b < nb; ++b) {
+            if (pf && b % kPfBlocks == 0) {
+                for (int c = 0; c < kPanel; ++c) {
+                    _mm_prefetch(reinterpret_cast<const char*>(rs.at(c) + ahead), _MM_HINT_T1);
+                }
+            }
+            __m512i wq[8];
+            __m512 dw;
+            load_block_at<kHi16>(rs, voff, wq, dw);
+            block_rows<R, kHi16>(xb, xrb, wq, dw, acc);
+            for (auto& p : rs.p) p += kBlockBytes;
+            xb += kActBlock;
+        }
+        for (int r = 0; r < R; ++r) _mm512_storeu_ps(out + 16 * r, acc[r]);
+    }
+
+    // The same for a tail panel (fewer than 16 rows; rows from panel_rows), with no prefetch.
+    template <int R>
+    __attribute__((noinline)) static void tile_direct_tail(const uint8_t* xa, size_t xrb, const uint8_t* const* rows,
+                                                           __m512i voff, int64_t nb, float* out) {
         __m512 acc[R];
         for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
         for (int64_t b = 0; b < nb; ++b) {
-            const int64_t bo = b * kBlockBytes;
-            // Every other block (36 resp. 68 bytes apart) is enough to touch (nearly) every line.
-            if (next && (b & 1) == 0) prefetch_panel(next, rb, bo);
             __m512i wq[8];
             __m512 dw;
-            load_block(rows, voff, bo, wq, dw);
+            load_block(rows, voff, b * kBlockBytes, wq, dw);
             block_rows<R>(xa + static_cast<size_t>(b) * kActBlock, xrb, wq, dw, acc);
         }
         for (int r = 0; r < R; ++r) _mm512_storeu_ps(out + 16 * r, acc[r]);
@@ -327,11 +391,13 @@ struct PanelKernel {  // Q8_0 and Q4_0 weights
 
     template <int R>
     static void tile_any(const uint8_t* xi, size_t xrb, const uint8_t* pw, const uint8_t* const* rows,
-                         __m512i voff, size_t rb, int64_t nb, const uint8_t* next, float* out) {
+                         __m512i voff, size_t rb, int64_t nb, int64_t cn, const uint8_t* next, float* out) {
         if (pw) {
             tile<R>(xi, xrb, pw, nb, out);
+        } else if (cn == kPanel) {
+            tile_direct<R>(xi, xrb, rows[0], voff, rb, nb, next != nullptr, out);
         } else {
-            tile_direct<R>(xi, xrb, rows, voff, rb, nb, next, out);
+            tile_direct_tail<R>(xi, xrb, rows, voff, nb, out);
         }
     }
 
@@ -439,14 +505,14 @@ struct PanelKernel {  // Q8_0 and Q4_0 weights
                     const uint8_t* xi = xa + static_cast<size_t>(i) * xrb;
                     const int64_t rn = imin(kRows, i1 - i);
                     switch (rn) {
-                        case 8: tile_any<8>(xi, xrb, pw, rows, voff, rb, nb, next, out); break;
-                        case 7: tile_any<7>(xi, xrb, pw, rows, voff, rb, nb, next, out); break;
-                        case 6: tile_any<6>(xi, xrb, pw, rows, voff, rb, nb, next, out); break;
-                        case 5: tile_any<5>(xi, xrb, pw, rows, voff, rb, nb, next, out); break;
-                        case 4: tile_any<4>(xi, xrb, pw, rows, voff, rb, nb, next, out); break;
-                        case 3: tile_any<3>(xi, xrb, pw, rows, voff, rb, nb, next, out); break;
-                        case 2: tile_any<2>(xi, xrb, pw, rows, voff, rb, nb, next, out); break;
-                        default: tile_any<1>(xi, xrb, pw, rows, voff, rb, nb, next, out); break;
+                        case 8: tile_any<8>(xi, xrb, pw, rows, voff, rb, nb, cn, next, out); break;
+                        case 7: tile_any<7>(xi, xrb, pw, rows, voff, rb, nb, cn, next, out); break;
+                        case 6: tile_any<6>(xi, xrb, pw, rows, voff, rb, nb, cn, next, out); break;
+                        case 5: tile_any<5>(xi, xrb, pw, rows, voff, rb, nb, cn, next, out); break;
+                        case 4: tile_any<4>(xi, xrb, pw, rows, voff, rb, nb, cn, next, out); break;
+                        case 3: tile_any<3>(xi, xrb, pw, rows, voff, rb, nb, cn, next, out); break;
+                        case 2: tile_any<2>(xi, xrb, pw, rows, voff, rb, nb, cn, next, out); break;
+                        default: tile_any<1>(xi, xrb, pw, rows, voff, rb, nb, cn, next, out); break;
                     }
                     store_tile(out, rn, cn, i, j, n, bias, y);
                 }
@@ -564,13 +630,14 @@ size_t act_row_bytes(DType wt, int64_t k) {
     switch (wt) {
         case DType::kQ8_0:
         case DType::kQ4_0: return static_cast<size_t>(k / 32) * kActBlock;
-        case DType::kQ4_K: return static_cast<size_t>(k / 256) * sizeof(BlockQ8_K);
+        case DType::kQ4_K:
+        case DType::kQ6_K: return static_cast<size_t>(k / 256) * sizeof(BlockQ8_K);
         default: return 0;
     }
 }
 
 void prepare_act(DType wt, const float* x, int64_t k, void* out) {
-    if (wt == DType::kQ4_K) {
+    if (wt == DType::kQ4_K || wt == DType::kQ6_K) {
         prepare_q8_k_act(x, k, static_cast<BlockQ8_K*>(out));
     } else {
         prepare_q8_0_act(wt, x, k, static_cast<uint8_t*>(out));
@@ -594,6 +661,7 @@ void matmul_on(bool amx, DType wt, const float* x, const uint8_t* xa, int64_t m,
         case DType::kQ8_0: return PanelKernel<DType::kQ8_0>::run(xa, a.xrb, m, k, wb, n, j0, j1, bias, y, amx);
         case DType::kQ4_0: return PanelKernel<DType::kQ4_0>::run(xa, a.xrb, m, k, wb, n, j0, j1, bias, y, amx);
         case DType::kQ4_K: return run<Q4KKernel>(a, m, wb, rb, n, j0, j1, bias, y);
+        case DType::kQ6_K: return q6k_matmul_avx512(xa, a.xrb, m, k, wb, rb, n, j0, j1, bias, y);  // q6k_avx512.cpp
         default: return;
     }
 }

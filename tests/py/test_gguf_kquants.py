@@ -1,0 +1,158 @@
+"""GGUF files as llama.cpp's llama-quantize writes them mix K-quant types: Q4_K_M keeps
+output.weight and about half of attn_v / ffn_down in Q6_K (and even `llama-quantize ... Q4_0`
+keeps output.weight in Q6_K). A tiny glm4 GGUF with Q6_K tensors, written with gguf-py, must load
+and run, and its logits are checked against the same model with those tensors stored as F32 values
+from gguf-py's own Q6_K dequantizer (the outside truth for the format).
+
+gguf-py 0.17.1 dequantizes Q6_K but has no quantizer for it, so the blocks are packed here from
+the format's layout (a plain per-sub-block absmax fit); the packing is checked against gguf-py's
+dequantizer before use."""
+import numpy as np
+import pytest
+
+gguf = pytest.importorskip("gguf")
+
+from test_quantize import logits  # noqa: E402
+
+Q = gguf.GGMLQuantizationType
+D, F, V, N_LAYER, N_HEAD, N_KV, HEAD_DIM = 256, 256, 320, 2, 4, 2, 64
+Q6K_TENSORS = ("output.weight", "blk.0.ffn_down.weight", "blk.1.attn_v.weight")
+
+
+def quantize_q6_k(x):
+    """float32 [rows, k] (k a multiple of 256) -> Q6_K bytes [rows, k / 256 * 210]. Sub-block
+    scales alternate in sign so that negative int8 scales are exercised too."""
+    rows, k = x.shape
+    b = x.reshape(-1, 16, 16).astype(np.float32)  # (blocks, sub-blocks, 16)
+    amax = np.abs(b).max(axis=2)
+    s = amax / 31.0
+    d = (s.max(axis=1) / 127.0).astype(np.float16)
+    df = d.astype(np.float32)[:, None]
+    sign = np.where(np.arange(16) % 2 == 0, 1, -1)[None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sc = np.where(df > 0, np.clip(np.rint(s / df), 0, 127), 0).astype(np.int32) * sign
+        step = df * sc
+        q = np.where(step[:, :, None] != 0, np.rint(b / step[:, :, None]), 0)
+    u = (np.clip(q, -32, 31) + 32).astype(np.uint8).reshape(-1, 2, 4, 32)  # e = 128h + 32g + l
+    ql = (u[:, :, 0:2, :] & 15) | ((u[:, :, 2:4, :] & 15) << 4)  # (blocks, h, 2, 32)
+    qh = sum(((u[:, :, g, :] >> 4) << (2 * g)) for g in range(4)).astype(np.uint8)  # (blocks, h, 32)
+    nb = u.shape[0]
+    raw = np.concatenate([ql.reshape(nb, 128), qh.reshape(nb, 64),
+                          sc.astype(np.int8).view(np.uint8).reshape(nb, 16),
+                          d.view(np.uint8).reshape(nb, 2)], axis=1)
+    return raw.reshape(rows, k // 256 * 210)
+
+
+def dequantize_q6_k(raw, shape):
+    return gguf.quants.dequantize(raw, Q.Q6_K).reshape(shape).astype(np.float32)
+
+
+def random_model(seed=5):
+    rng = np.random.default_rng(seed)
+
+    def mat(rows, cols, scale):
+        return (rng.standard_normal((rows, cols)) * scale).astype(np.float32)
+
+    t = {"token_embd.weight": mat(V, D, 1.0), "output_norm.weight": 1 + mat(1, D, 0.1)[0],
+         "output.weight": mat(V, D, 0.08)}
+    qd, kvd = N_HEAD * HEAD_DIM, N_KV * HEAD_DIM
+    for i in range(N_LAYER):
+        p = f"blk.{i}."
+        t[p + "attn_norm.weight"] = 1 + mat(1, D, 0.1)[0]
+        t[p + "attn_q.weight"] = mat(qd, D, 0.06)
+        t[p + "attn_q.bias"] = mat(1, qd, 0.05)[0]
+        t[p + "attn_k.weight"] = mat(kvd, D, 0.06)
+        t[p + "attn_k.bias"] = mat(1, kvd, 0.05)[0]
+        t[p + "attn_v.weight"] = mat(kvd, D, 0.06)
+        t[p + "attn_v.bias"] = mat(1, kvd, 0.05)[0]
+        t[p + "attn_output.weight"] = mat(D, qd, 0.06)
+        t[p + "post_attention_norm.weight"] = 1 + mat(1, D, 0.1)[0]
+        t[p + "ffn_norm.weight"] = 1 + mat(1, D, 0.1)[0]
+        t[p + "ffn_up.weight"] = mat(2 * F, D, 0.06)
+        t[p + "ffn_down.weight"] = mat(D, F, 0.06)
+        t[p + "post_ffw_norm.weight"] = 1 + mat(1, D, 0.1)[0]
+    return t
+
+
+def write_glm4(path, tensors, q6k=()):
+    """tensors: name -> float32 array; the names in q6k are stored as Q6_K bytes."""
+    w = gguf.GGUFWriter(str(path), "glm4")
+    w.add_context_length(512)
+    w.add_embedding_length(D)
+    w.add_block_count(N_LAYER)
+    w.add_feed_forward_length(F)
+    w.add_head_count(N_HEAD)
+    w.add_head_count_kv(N_KV)
+    w.add_key_length(HEAD_DIM)
+    w.add_value_length(HEAD_DIM)
+    w.add_rope_freq_base(10000.0)
+    w.add_layer_norm_rms_eps(1e-5)
+    w.add_rope_dimension_count(HEAD_DIM // 2)
+    for name, a in tensors.items():
+        if name in q6k:
+            w.add_tensor(name, quantize_q6_k(a), raw_dtype=Q.Q6_K)
+        else:
+            w.add_tensor(name, np.ascontiguousarray(a, np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """Three files of one model: `q6k` (Q6_K tensors incl. token_embd), `f32` (those tensors as
+    gguf-py's dequantized values in F32) and `embd` (f32 but token_embd in Q6_K)."""
+    d = tmp_path_factory.mktemp("q6k")
+    t = random_model()
+    names = Q6K_TENSORS + ("token_embd.weight",)
+    deq = dict(t)
+    for n in names:
+        deq[n] = dequantize_q6_k(quantize_q6_k(t[n]), t[n].shape)
+        # The packing is a real quantization of the weights (per the gguf-py dequantizer).
+        step = np.abs(t[n]).max() / 31
+        assert np.abs(deq[n] - t[n]).max() <= step, n
+    files = {"q6k": d / "q6k.gguf", "f32": d / "f32.gguf", "embd": d / "embd.gguf"}
+    write_glm4(files["q6k"], t, q6k=names)
+    write_glm4(files["f32"], deq)
+    write_glm4(files["embd"], deq | {"token_embd.weight": t["token_embd.weight"]},
+               q6k=("token_embd.weight",))
+    return files
+
+
+def test_q6_k_file_is_what_gguf_py_reads(models):
+    r = gguf.GGUFReader(str(models["q6k"]))
+    types = {t.name: t.tensor_type for t in r.tensors}
+    for n in Q6K_TENSORS + ("token_embd.weight",):
+        assert types[n] == Q.Q6_K, n
+    assert types["blk.0.ffn_up.weight"] == Q.F32
+
+
+IDS = [3, 17, 250, 9, 101, 64, 300, 2, 45, 199, 7, 318]
+
+
+def test_q6_k_embeddings_are_exactly_gguf_py_dequantized(autoglm, tmp_path, models):
+    """Embedding rows are dequantized on lookup: with every other tensor equal, the logits are
+    bit-identical to the file holding gguf-py's dequantized values."""
+    a = logits(autoglm, models["f32"], IDS, tmp_path / "a.f32")
+    b = logits(autoglm, models["embd"], IDS, tmp_path / "b.f32")
+    assert a.size == len(IDS) * V
+    assert np.array_equal(a, b)
+
+
+def test_q6_k_matmuls_close_to_dequantized_f32(autoglm, tmp_path, models):
+    """Q6_K matmuls (x quantized to Q8_K per 256 values, as llama.cpp does) against the same
+    weights in F32: only the activation rounding differs."""
+    a = logits(autoglm, models["f32"], IDS, tmp_path / "a.f32").reshape(-1, V)
+    b = logits(autoglm, models["q6k"], IDS, tmp_path / "b.f32").reshape(-1, V)
+    assert np.isfinite(b).all()
+    assert np.abs(a - b).max() <= 0.03 * np.abs(a).max()
+    assert (a.argmax(1) == b.argmax(1)).mean() >= 0.9
+
+
+def test_q6_k_model_benches(autoglm, models):
+    """Prompt and single-token decode (GEMV) through the Q6_K matmuls."""
+    p = autoglm("bench", "model", "--model", models["q6k"], "--prompt-len", "8", "--gen-len", "4",
+                "-r", "1", "--bandwidth-runs", "0", "--json")
+    assert p.returncode == 0, p.stderr
+    assert '"gen_tokens_per_s"' in p.stdout
