@@ -274,6 +274,32 @@ TEST_P(IsaTest, Q6_KExtremeCodesAndScales) {
     }
 }
 
+TEST_P(IsaTest, QuantizedDirectTilesMatchTheGemm) {
+    // Q8_0/Q4_0 with m <= 8 read the weight rows directly (full 16-row panels and a tail panel
+    // take different code); every such m must give the bits of the m > 8 GEMM, for panel counts
+    // and tails of several sizes and a k long enough for the next-panel prefetch to run.
+    std::mt19937 rng(17);
+    for (DType dt : {DType::kQ8_0, DType::kQ4_0}) {
+        for (const int64_t k : {64, 2080}) {
+            for (const int64_t n : {16, 29, 48, 70}) {
+                const int64_t m = 21;
+                const Weights w = make_weights(dt, n, k, rng);
+                const auto x = randn(static_cast<size_t>(m * k), rng);
+                const auto bias = randn(static_cast<size_t>(n), rng);
+                std::vector<float> full(static_cast<size_t>(m * n));
+                cpu::matmul(x.data(), m, k, w.bytes.data(), dt, n, bias.data(), full.data());
+                for (int64_t mb = 1; mb <= 9; ++mb) {
+                    const int64_t i0 = (mb * 5) % (m - mb + 1);
+                    std::vector<float> yb(static_cast<size_t>(mb * n), NAN);
+                    cpu::matmul(x.data() + i0 * k, mb, k, w.bytes.data(), dt, n, bias.data(), yb.data());
+                    ASSERT_EQ(0, std::memcmp(yb.data(), full.data() + i0 * n, yb.size() * 4))
+                        << GetParam() << " " << dtype_name(dt) << " k=" << k << " n=" << n << " m=" << mb;
+                }
+            }
+        }
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(Isa, IsaTest, ::testing::Values("scalar", "avx2", "avx512", "amx"),
                          [](const auto& p) { return std::string(p.param); });
 
