@@ -287,6 +287,7 @@ std::optional<DType> ggml_to_dtype(uint32_t t) {
         case GgmlType::kQ8_0: return DType::kQ8_0;
         case GgmlType::kQ4_0: return DType::kQ4_0;
         case GgmlType::kQ4_K: return DType::kQ4_K;
+        case GgmlType::kQ5_K: return DType::kQ5_K;
         case GgmlType::kQ6_K: return DType::kQ6_K;
         default: return std::nullopt;
     }
@@ -300,6 +301,7 @@ GgmlType dtype_to_ggml(DType t) {
         case DType::kQ8_0: return GgmlType::kQ8_0;
         case DType::kQ4_0: return GgmlType::kQ4_0;
         case DType::kQ4_K: return GgmlType::kQ4_K;
+        case DType::kQ5_K: return GgmlType::kQ5_K;
         case DType::kQ6_K: return GgmlType::kQ6_K;
         case DType::kI32:
         case DType::kI64:
@@ -443,7 +445,7 @@ Result<Tensor> GgufFile::tensor(const std::string& name) const {
     if (!dt) {
         return Status(ErrorCode::kUnsupported,
                       fmt::format("tensor '{}' in {} has ggml type {}; supported: F32, F16, BF16, "
-                                  "Q8_0, Q4_0, Q4_K, Q6_K", name, path(),
+                                  "Q8_0, Q4_0, Q4_K, Q5_K, Q6_K", name, path(),
                                   ggml_type_name(info->ggml_type)));
     }
     std::vector<int64_t> shape = info->shape;

@@ -41,6 +41,7 @@ int st_write_rank(DType t) {
         case DType::kQ8_0:
         case DType::kQ4_0:
         case DType::kQ4_K:
+        case DType::kQ5_K:
         case DType::kQ6_K: break;  // not a safetensors dtype
     }
     return 0;

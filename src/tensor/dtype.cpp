@@ -16,6 +16,7 @@ size_t dtype_size(DType t) {
         case DType::kQ8_0:
         case DType::kQ4_0:
         case DType::kQ4_K:
+        case DType::kQ5_K:
         case DType::kQ6_K: break;
     }
     AG_CHECK(false, "dtype_size: {} is a block format", dtype_name(t));
@@ -23,7 +24,8 @@ size_t dtype_size(DType t) {
 }
 
 bool dtype_is_quantized(DType t) {
-    return t == DType::kQ8_0 || t == DType::kQ4_0 || t == DType::kQ4_K || t == DType::kQ6_K;
+    return t == DType::kQ8_0 || t == DType::kQ4_0 || t == DType::kQ4_K || t == DType::kQ5_K ||
+           t == DType::kQ6_K;
 }
 
 int64_t dtype_block_elems(DType t) {
@@ -31,6 +33,7 @@ int64_t dtype_block_elems(DType t) {
         case DType::kQ8_0: return quant::kQK8_0;
         case DType::kQ4_0: return quant::kQK4_0;
         case DType::kQ4_K:
+        case DType::kQ5_K:
         case DType::kQ6_K: return quant::kQK_K;
         default: return 1;
     }
@@ -41,6 +44,7 @@ size_t dtype_block_bytes(DType t) {
         case DType::kQ8_0: return sizeof(quant::BlockQ8_0);
         case DType::kQ4_0: return sizeof(quant::BlockQ4_0);
         case DType::kQ4_K: return sizeof(quant::BlockQ4_K);
+        case DType::kQ5_K: return sizeof(quant::BlockQ5_K);
         case DType::kQ6_K: return sizeof(quant::BlockQ6_K);
         default: return dtype_size(t);
     }
@@ -64,6 +68,7 @@ std::string_view dtype_name(DType t) {
         case DType::kQ8_0: return "Q8_0";
         case DType::kQ4_0: return "Q4_0";
         case DType::kQ4_K: return "Q4_K";
+        case DType::kQ5_K: return "Q5_K";
         case DType::kQ6_K: return "Q6_K";
     }
     return "?";

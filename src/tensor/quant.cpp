@@ -75,6 +75,7 @@ void dequantize_row(DType t, const void* x, float* y, int64_t n) {
         case DType::kQ8_0: return dequantize_row_q8_0(static_cast<const BlockQ8_0*>(x), y, n);
         case DType::kQ4_0: return dequantize_row_q4_0(static_cast<const BlockQ4_0*>(x), y, n);
         case DType::kQ4_K: return dequantize_row_q4_k(static_cast<const BlockQ4_K*>(x), y, n);
+        case DType::kQ5_K: return dequantize_row_q5_k(static_cast<const BlockQ5_K*>(x), y, n);
         case DType::kQ6_K: return dequantize_row_q6_k(static_cast<const BlockQ6_K*>(x), y, n);
         default: AG_CHECK(false, "dequantize_row: {} is not a block format", dtype_name(t));
     }

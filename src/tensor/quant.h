@@ -34,6 +34,15 @@ struct BlockQ4_K {
     uint8_t scales[kKScaleBytes];
     uint8_t qs[kQK_K / 2];
 };
+// As Q4_K with a fifth bit: q ∈ [0, 31] is the Q4_K nibble plus 16 · bit s of qh[l] for element
+// 32s + l of sub-block s (scales and mins packed as in Q4_K).
+struct BlockQ5_K {
+    uint16_t d;     // f16 super-block scale for the sub-block scales
+    uint16_t dmin;  // f16 super-block scale for the sub-block mins
+    uint8_t scales[kKScaleBytes];
+    uint8_t qh[kQK_K / 8];
+    uint8_t qs[kQK_K / 2];
+};
 // 16 sub-blocks of 16: x = d · scales_s · (q − 32) with 6-bit q ∈ [0, 63] and int8 scales_s
 // (s = element / 16). Element e = 128h + 32g + l (h < 2, g < 4, l < 32) has its low 4 bits in
 // ql[64h + 32(g % 2) + l] (low nibble for g < 2, high nibble for g ≥ 2) and its high 2 bits in
@@ -54,6 +63,7 @@ struct BlockQ8_K {
 static_assert(sizeof(BlockQ8_0) == 34);
 static_assert(sizeof(BlockQ4_0) == 18);
 static_assert(sizeof(BlockQ4_K) == 144);
+static_assert(sizeof(BlockQ5_K) == 176);
 static_assert(sizeof(BlockQ6_K) == 210);
 static_assert(sizeof(BlockQ8_K) == 292);
 
@@ -76,7 +86,14 @@ inline int q6k_code(const BlockQ6_K& b, int e) {
     return lo | (hi << 4);
 }
 
-// Row (de)quantization for kQ8_0, kQ4_0, kQ4_K (kQ6_K: dequantization only); n is a multiple
+// 5-bit code (0..31) of element e (0..255) of a Q5_K block.
+inline int q5k_code(const BlockQ5_K& b, int e) {
+    const int s = e / 32, l = e % 32;
+    const int lo = (b.qs[32 * (s / 2) + l] >> (4 * (s % 2))) & 0xF;
+    return lo | (((b.qh[l] >> s) & 1) << 4);
+}
+
+// Row (de)quantization for kQ8_0, kQ4_0, kQ4_K (kQ5_K, kQ6_K: dequantization only); n is a multiple
 // of the block size.
 void quantize_row(DType t, const float* x, void* y, int64_t n);
 void dequantize_row(DType t, const void* x, float* y, int64_t n);
@@ -88,6 +105,7 @@ void quantize_row_q8_k(const float* x, BlockQ8_K* y, int64_t n);
 void dequantize_row_q8_0(const BlockQ8_0* x, float* y, int64_t n);
 void dequantize_row_q4_0(const BlockQ4_0* x, float* y, int64_t n);
 void dequantize_row_q4_k(const BlockQ4_K* x, float* y, int64_t n);
+void dequantize_row_q5_k(const BlockQ5_K* x, float* y, int64_t n);
 void dequantize_row_q6_k(const BlockQ6_K* x, float* y, int64_t n);
 
 }  // namespace ag::quant

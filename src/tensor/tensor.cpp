@@ -85,6 +85,7 @@ void convert_to_f32(DType dtype, const void* src, float* dst, int64_t n) {
         case DType::kQ8_0:
         case DType::kQ4_0:
         case DType::kQ4_K:
+        case DType::kQ5_K:
         case DType::kQ6_K:
             quant::dequantize_row(dtype, src, dst, n);
             return;

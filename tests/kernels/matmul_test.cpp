@@ -49,6 +49,19 @@ Weights make_weights(DType dt, int64_t n, int64_t k, std::mt19937& rng) {
             for (auto& q : blk.qs) q = static_cast<uint8_t>(byte(rng));
             std::memcpy(w.bytes.data() + static_cast<size_t>(b) * sizeof blk, &blk, sizeof blk);
         }
+    } else if (dt == DType::kQ5_K) {
+        // Any bytes are a valid Q5_K block (as Q4_K, plus random fifth bits).
+        std::uniform_int_distribution<int> byte(0, 255);
+        std::uniform_real_distribution<float> sc(0.001f, 0.01f);
+        for (int64_t b = 0; b < n * k / quant::kQK_K; ++b) {
+            quant::BlockQ5_K blk;
+            blk.d = f32_to_f16(sc(rng));
+            blk.dmin = f32_to_f16(sc(rng));
+            for (auto& s : blk.scales) s = static_cast<uint8_t>(byte(rng));
+            for (auto& q : blk.qh) q = static_cast<uint8_t>(byte(rng));
+            for (auto& q : blk.qs) q = static_cast<uint8_t>(byte(rng));
+            std::memcpy(w.bytes.data() + static_cast<size_t>(b) * sizeof blk, &blk, sizeof blk);
+        }
     } else if (dt == DType::kQ6_K) {
         // Any bytes are a valid Q6_K block: random codes and int8 scales (both signs), small d.
         std::uniform_int_distribution<int> byte(0, 255);
@@ -85,6 +98,7 @@ Weights make_weights(DType dt, int64_t n, int64_t k, std::mt19937& rng) {
 std::vector<int64_t> ks_for(DType dt) {
     switch (dt) {
         case DType::kQ4_K:
+        case DType::kQ5_K:
         case DType::kQ6_K: return {256, 768, 2048};
         case DType::kQ8_0:
         case DType::kQ4_0: return {32, 96, 160, 512, 2080};
@@ -93,7 +107,8 @@ std::vector<int64_t> ks_for(DType dt) {
 }
 
 const DType kAllDtypes[] = {DType::kF32, DType::kF16, DType::kBF16,
-                            DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K};
+                            DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ5_K,
+                            DType::kQ6_K};
 
 // Restores the ISA chosen at start-up when a test ends.
 class IsaTest : public ::testing::TestWithParam<const char*> {
@@ -132,7 +147,7 @@ TEST_P(IsaTest, MatmulMatchesRef) {
                         } else {
                             // Quantized paths see the same quants as ref (a single quant off by
                             // one would exceed this) and differ only in f32 summation order.
-                            const bool kq = dt == DType::kQ4_K || dt == DType::kQ6_K;
+                            const bool kq = dtype_block_elems(dt) == quant::kQK_K;
                             const double tol = kq                       ? 4e-6 * mag + 1e-4
                                                : dtype_is_quantized(dt) ? 2e-6 * mag
                                                                         : 2e-5 * mag;
@@ -151,7 +166,7 @@ TEST_P(IsaTest, QuantizedMatmulIsCloseToFloat) {
     // The quantized path's answer vs the exact product of x and the dequantized weights: the
     // activation quantization error only (guards against a kernel and ref agreeing on garbage).
     std::mt19937 rng(11);
-    for (DType dt : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K}) {
+    for (DType dt : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K}) {
         const int64_t m = 3, n = 9, k = 512;
         const Weights w = make_weights(dt, n, k, rng);
         const auto x = randn(static_cast<size_t>(m * k), rng);

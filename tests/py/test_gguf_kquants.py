@@ -1,11 +1,12 @@
 """GGUF files as llama.cpp's llama-quantize writes them mix K-quant types: Q4_K_M keeps
 output.weight and about half of attn_v / ffn_down in Q6_K (and even `llama-quantize ... Q4_0`
-keeps output.weight in Q6_K). A tiny glm4 GGUF with Q6_K tensors, written with gguf-py, must load
-and run, and its logits are checked against the same model with those tensors stored as F32 values
-from gguf-py's own Q6_K dequantizer (the outside truth for the format).
+keeps output.weight in Q6_K); Q4_K_S uses Q5_K for some. A tiny glm4 GGUF with Q6_K and Q5_K
+tensors, written with gguf-py, must load and run, and its logits are checked against the same
+model with those tensors stored as F32 values from gguf-py's own dequantizers (the outside truth
+for the formats).
 
-gguf-py 0.17.1 dequantizes Q6_K but has no quantizer for it, so the blocks are packed here from
-the format's layout (a plain per-sub-block absmax fit); the packing is checked against gguf-py's
+gguf-py 0.17.1 dequantizes Q6_K and Q5_K but has no quantizer for them, so the blocks are packed
+here from the formats' layouts (plain per-sub-block fits); the packing is checked against gguf-py's
 dequantizer before use."""
 import numpy as np
 import pytest
@@ -16,7 +17,9 @@ from test_quantize import logits  # noqa: E402
 
 Q = gguf.GGMLQuantizationType
 D, F, V, N_LAYER, N_HEAD, N_KV, HEAD_DIM = 256, 256, 320, 2, 4, 2, 64
-Q6K_TENSORS = ("output.weight", "blk.0.ffn_down.weight", "blk.1.attn_v.weight")
+QUANT = {"output.weight": Q.Q6_K, "blk.0.ffn_down.weight": Q.Q6_K, "blk.1.attn_v.weight": Q.Q6_K,
+         "blk.1.ffn_down.weight": Q.Q5_K, "blk.0.attn_v.weight": Q.Q5_K,
+         "token_embd.weight": Q.Q6_K}
 
 
 def quantize_q6_k(x):
@@ -43,8 +46,41 @@ def quantize_q6_k(x):
     return raw.reshape(rows, k // 256 * 210)
 
 
-def dequantize_q6_k(raw, shape):
-    return gguf.quants.dequantize(raw, Q.Q6_K).reshape(shape).astype(np.float32)
+def quantize_q5_k(x):
+    """float32 [rows, k] -> Q5_K bytes [rows, k / 256 * 176]: per sub-block of 32, x ≈ d·sc·q −
+    dmin·m with q in 0..31 and 6-bit sc, m (packed as ggml's get_scale_min_k4 reads them)."""
+    rows, k = x.shape
+    b = x.reshape(-1, 8, 32).astype(np.float32)
+    lo = np.minimum(b.min(axis=2), 0)
+    s = (b.max(axis=2) - lo) / 31.0
+    mn = -lo
+    d = (s.max(axis=1) / 63.0).astype(np.float16)
+    dmin = (mn.max(axis=1) / 63.0).astype(np.float16)
+    df, dmf = d.astype(np.float32)[:, None], dmin.astype(np.float32)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sc = np.where(df > 0, np.clip(np.rint(s / df), 0, 63), 0).astype(np.uint8)
+        m = np.where(dmf > 0, np.clip(np.rint(mn / dmf), 0, 63), 0).astype(np.uint8)
+        step = (df * sc)[:, :, None]
+        q = np.where(step > 0, np.rint((b + (dmf * m)[:, :, None]) / step), 0)
+    q = np.clip(q, 0, 31).astype(np.uint8)  # (blocks, 8, 32)
+    nb = q.shape[0]
+    scales = np.zeros((nb, 12), np.uint8)
+    scales[:, 0:4] = sc[:, 0:4] | ((sc[:, 4:8] >> 4) << 6)
+    scales[:, 4:8] = m[:, 0:4] | ((m[:, 4:8] >> 4) << 6)
+    scales[:, 8:12] = (sc[:, 4:8] & 15) | ((m[:, 4:8] & 15) << 4)
+    qh = sum(((q[:, j, :] >> 4) << j) for j in range(8)).astype(np.uint8)  # (blocks, 32)
+    qs = (q[:, 0::2, :] & 15) | ((q[:, 1::2, :] & 15) << 4)  # (blocks, 4, 32)
+    raw = np.concatenate([d.view(np.uint8).reshape(nb, 2), dmin.view(np.uint8).reshape(nb, 2),
+                          scales, qh, qs.reshape(nb, 128)], axis=1)
+    return raw.reshape(rows, k // 256 * 176)
+
+
+PACK = {Q.Q6_K: quantize_q6_k, Q.Q5_K: quantize_q5_k}
+
+
+def roundtrip(a, qt):
+    """gguf-py's dequantization of our packing of a."""
+    return gguf.quants.dequantize(PACK[qt](a), qt).reshape(a.shape).astype(np.float32)
 
 
 def random_model(seed=5):
@@ -74,8 +110,9 @@ def random_model(seed=5):
     return t
 
 
-def write_glm4(path, tensors, q6k=()):
-    """tensors: name -> float32 array; the names in q6k are stored as Q6_K bytes."""
+def write_glm4(path, tensors, quant=None):
+    """tensors: name -> float32 array; quant: name -> K-quant type to store it in."""
+    quant = quant or {}
     w = gguf.GGUFWriter(str(path), "glm4")
     w.add_context_length(512)
     w.add_embedding_length(D)
@@ -89,8 +126,8 @@ def write_glm4(path, tensors, q6k=()):
     w.add_layer_norm_rms_eps(1e-5)
     w.add_rope_dimension_count(HEAD_DIM // 2)
     for name, a in tensors.items():
-        if name in q6k:
-            w.add_tensor(name, quantize_q6_k(a), raw_dtype=Q.Q6_K)
+        if name in quant:
+            w.add_tensor(name, PACK[quant[name]](a), raw_dtype=quant[name])
         else:
             w.add_tensor(name, np.ascontiguousarray(a, np.float32))
     w.write_header_to_file()
@@ -101,58 +138,64 @@ def write_glm4(path, tensors, q6k=()):
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
-    """Three files of one model: `q6k` (Q6_K tensors incl. token_embd), `f32` (those tensors as
-    gguf-py's dequantized values in F32) and `embd` (f32 but token_embd in Q6_K)."""
-    d = tmp_path_factory.mktemp("q6k")
+    """Files of one model: `kq` (the QUANT tensors in Q6_K / Q5_K), `f32` (those tensors as
+    gguf-py's dequantized values in F32), `embd_q6_k` / `embd_q5_k` (the f32 file's values with
+    token_embd stored in that type; for Q5_K the f32 file's embedding is its Q5_K round trip)."""
+    d = tmp_path_factory.mktemp("kq")
     t = random_model()
-    names = Q6K_TENSORS + ("token_embd.weight",)
     deq = dict(t)
-    for n in names:
-        deq[n] = dequantize_q6_k(quantize_q6_k(t[n]), t[n].shape)
+    for n, qt in QUANT.items():
+        deq[n] = roundtrip(t[n], qt)
         # The packing is a real quantization of the weights (per the gguf-py dequantizer).
-        step = np.abs(t[n]).max() / 31
+        step = np.abs(t[n]).max() / (31 if qt == Q.Q6_K else 15)
         assert np.abs(deq[n] - t[n]).max() <= step, n
-    files = {"q6k": d / "q6k.gguf", "f32": d / "f32.gguf", "embd": d / "embd.gguf"}
-    write_glm4(files["q6k"], t, q6k=names)
+    files = {"kq": d / "kq.gguf", "f32": d / "f32.gguf", "f32_e5": d / "f32_e5.gguf",
+             "embd_q6_k": d / "embd_q6.gguf", "embd_q5_k": d / "embd_q5.gguf"}
+    write_glm4(files["kq"], t, quant=QUANT)
     write_glm4(files["f32"], deq)
-    write_glm4(files["embd"], deq | {"token_embd.weight": t["token_embd.weight"]},
-               q6k=("token_embd.weight",))
+    e = t["token_embd.weight"]
+    write_glm4(files["embd_q6_k"], deq | {"token_embd.weight": e},
+               quant={"token_embd.weight": Q.Q6_K})
+    write_glm4(files["f32_e5"], deq | {"token_embd.weight": roundtrip(e, Q.Q5_K)})
+    write_glm4(files["embd_q5_k"], deq | {"token_embd.weight": e},
+               quant={"token_embd.weight": Q.Q5_K})
     return files
 
 
-def test_q6_k_file_is_what_gguf_py_reads(models):
-    r = gguf.GGUFReader(str(models["q6k"]))
+def test_k_quant_file_is_what_gguf_py_reads(models):
+    r = gguf.GGUFReader(str(models["kq"]))
     types = {t.name: t.tensor_type for t in r.tensors}
-    for n in Q6K_TENSORS + ("token_embd.weight",):
-        assert types[n] == Q.Q6_K, n
+    for n, qt in QUANT.items():
+        assert types[n] == qt, n
     assert types["blk.0.ffn_up.weight"] == Q.F32
 
 
 IDS = [3, 17, 250, 9, 101, 64, 300, 2, 45, 199, 7, 318]
 
 
-def test_q6_k_embeddings_are_exactly_gguf_py_dequantized(autoglm, tmp_path, models):
+@pytest.mark.parametrize("ref,qfile", [("f32", "embd_q6_k"), ("f32_e5", "embd_q5_k")])
+def test_k_quant_embeddings_are_exactly_gguf_py_dequantized(autoglm, tmp_path, models, ref, qfile):
     """Embedding rows are dequantized on lookup: with every other tensor equal, the logits are
     bit-identical to the file holding gguf-py's dequantized values."""
-    a = logits(autoglm, models["f32"], IDS, tmp_path / "a.f32")
-    b = logits(autoglm, models["embd"], IDS, tmp_path / "b.f32")
+    a = logits(autoglm, models[ref], IDS, tmp_path / "a.f32")
+    b = logits(autoglm, models[qfile], IDS, tmp_path / "b.f32")
     assert a.size == len(IDS) * V
     assert np.array_equal(a, b)
 
 
-def test_q6_k_matmuls_close_to_dequantized_f32(autoglm, tmp_path, models):
-    """Q6_K matmuls (x quantized to Q8_K per 256 values, as llama.cpp does) against the same
-    weights in F32: only the activation rounding differs."""
+def test_k_quant_matmuls_close_to_dequantized_f32(autoglm, tmp_path, models):
+    """Q6_K / Q5_K matmuls (x quantized to Q8_K per 256 values, as llama.cpp does) against the
+    same weights in F32: only the activation rounding differs."""
     a = logits(autoglm, models["f32"], IDS, tmp_path / "a.f32").reshape(-1, V)
-    b = logits(autoglm, models["q6k"], IDS, tmp_path / "b.f32").reshape(-1, V)
+    b = logits(autoglm, models["kq"], IDS, tmp_path / "b.f32").reshape(-1, V)
     assert np.isfinite(b).all()
     assert np.abs(a - b).max() <= 0.03 * np.abs(a).max()
     assert (a.argmax(1) == b.argmax(1)).mean() >= 0.9
 
 
-def test_q6_k_model_benches(autoglm, models):
-    """Prompt and single-token decode (GEMV) through the Q6_K matmuls."""
-    p = autoglm("bench", "model", "--model", models["q6k"], "--prompt-len", "8", "--gen-len", "4",
+def test_k_quant_model_benches(autoglm, models):
+    """Prompt and single-token decode (GEMV) through the Q6_K / Q5_K matmuls."""
+    p = autoglm("bench", "model", "--model", models["kq"], "--prompt-len", "8", "--gen-len", "4",
                 "-r", "1", "--bandwidth-runs", "0", "--json")
     assert p.returncode == 0, p.stderr
     assert '"gen_tokens_per_s"' in p.stdout

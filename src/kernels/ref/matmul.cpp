@@ -61,6 +61,26 @@ float dot_q4_k(const quant::BlockQ8_K* x, const quant::BlockQ4_K* w, int64_t nb)
     return acc;
 }
 
+float dot_q5_k(const quant::BlockQ8_K* x, const quant::BlockQ5_K* w, int64_t nb) {
+    float acc = 0.0f;
+    for (int64_t b = 0; b < nb; ++b) {
+        int32_t sa = 0, sm = 0;
+        for (int s = 0; s < 8; ++s) {
+            uint8_t sc, mn;
+            quant::q4k_scale_min(s, w[b].scales, &sc, &mn);
+            int32_t dot = 0;
+            for (int l = 0; l < 32; ++l) {
+                dot += int32_t{x[b].qs[32 * s + l]} * quant::q5k_code(w[b], 32 * s + l);
+            }
+            sa += int32_t{sc} * dot;
+            sm += int32_t{mn} * (x[b].bsums[2 * s] + x[b].bsums[2 * s + 1]);
+        }
+        acc += (x[b].d * f16_to_f32(w[b].d)) * static_cast<float>(sa);
+        acc -= (x[b].d * f16_to_f32(w[b].dmin)) * static_cast<float>(sm);
+    }
+    return acc;
+}
+
 float dot_q6_k(const quant::BlockQ8_K* x, const quant::BlockQ6_K* w, int64_t nb) {
     float acc = 0.0f;
     for (int64_t b = 0; b < nb; ++b) {
@@ -84,7 +104,7 @@ void matmul_quant(const float* x, int64_t m, int64_t k, const void* w, DType w_d
     const int64_t be = dtype_block_elems(w_dtype), nb = k / be;
     const size_t row_bytes = dtype_row_bytes(w_dtype, k);
     const auto* wb = static_cast<const uint8_t*>(w);
-    const bool q8k = w_dtype == DType::kQ4_K || w_dtype == DType::kQ6_K;
+    const bool q8k = dtype_block_elems(w_dtype) == quant::kQK_K;  // K-quants
     std::vector<ActQ8_0> xa(static_cast<size_t>(q8k ? 0 : nb));
     std::vector<quant::BlockQ8_K> xk(static_cast<size_t>(q8k ? nb : 0));
     for (int64_t i = 0; i < m; ++i) {
@@ -102,6 +122,9 @@ void matmul_quant(const float* x, int64_t m, int64_t k, const void* w, DType w_d
                     break;
                 case DType::kQ4_0:
                     acc = dot_q4_0(xa.data(), static_cast<const quant::BlockQ4_0*>(wr), nb);
+                    break;
+                case DType::kQ5_K:
+                    acc = dot_q5_k(xk.data(), static_cast<const quant::BlockQ5_K*>(wr), nb);
                     break;
                 case DType::kQ6_K:
                     acc = dot_q6_k(xk.data(), static_cast<const quant::BlockQ6_K*>(wr), nb);

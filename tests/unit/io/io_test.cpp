@@ -94,6 +94,7 @@ double element(const Tensor& t, int64_t i) {
         case DType::kQ8_0:
         case DType::kQ4_0:
         case DType::kQ4_K:
+        case DType::kQ5_K:
         case DType::kQ6_K: break;  // safetensors never holds block formats
     }
     return 0;

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tensor/quant.h"
@@ -85,6 +86,8 @@ TEST(QuantFormat, BlockSizesMatchGgml) {
     EXPECT_EQ(dtype_block_bytes(DType::kQ4_0), 18u);
     EXPECT_EQ(dtype_block_elems(DType::kQ4_K), 256);
     EXPECT_EQ(dtype_block_bytes(DType::kQ4_K), 144u);
+    EXPECT_EQ(dtype_block_elems(DType::kQ5_K), 256);
+    EXPECT_EQ(dtype_block_bytes(DType::kQ5_K), 176u);
     EXPECT_EQ(dtype_block_elems(DType::kQ6_K), 256);
     EXPECT_EQ(dtype_block_bytes(DType::kQ6_K), 210u);
 }
@@ -120,13 +123,15 @@ TEST(QuantFormat, Q4_KDequantizeIdenticalToGguf) {
     expect_same_floats(y, unhex_f32(k.at("deq")), "Q4_K convert_to_f32");
 }
 
-TEST(QuantFormat, Q6_KDequantizeIdenticalToGguf) {
-    const auto& k = fixtures().at("q6_k");
-    const int64_t n = k.at("n_blocks").get<int64_t>() * kQK_K;
-    expect_same_floats(dequantize(DType::kQ6_K, unhex(k.at("blocks")), 1, n), unhex_f32(k.at("deq")), "Q6_K");
-    std::vector<float> y(static_cast<size_t>(n));
-    convert_to_f32(DType::kQ6_K, unhex(k.at("blocks")).data(), y.data(), n);
-    expect_same_floats(y, unhex_f32(k.at("deq")), "Q6_K convert_to_f32");
+TEST(QuantFormat, Q6_KAndQ5_KDequantizeIdenticalToGguf) {
+    for (const auto& [key, dt] : {std::pair{"q6_k", DType::kQ6_K}, std::pair{"q5_k", DType::kQ5_K}}) {
+        const auto& k = fixtures().at(key);
+        const int64_t n = k.at("n_blocks").get<int64_t>() * kQK_K;
+        expect_same_floats(dequantize(dt, unhex(k.at("blocks")), 1, n), unhex_f32(k.at("deq")), key);
+        std::vector<float> y(static_cast<size_t>(n));
+        convert_to_f32(dt, unhex(k.at("blocks")).data(), y.data(), n);
+        expect_same_floats(y, unhex_f32(k.at("deq")), std::string(key) + " convert_to_f32");
+    }
 }
 
 std::vector<float> gaussian(int64_t n, uint32_t seed, float sigma = 1.0f) {

@@ -16,6 +16,7 @@ namespace {
 
 using quant::BlockQ4_0;
 using quant::BlockQ4_K;
+using quant::BlockQ5_K;
 using quant::BlockQ6_K;
 using quant::BlockQ8_0;
 using quant::BlockQ8_K;
@@ -25,13 +26,14 @@ size_t act_row_bytes(DType wt, int64_t k) {
         case DType::kQ8_0:
         case DType::kQ4_0: return static_cast<size_t>(k / 32) * sizeof(ref::ActQ8_0);
         case DType::kQ4_K:
+        case DType::kQ5_K:
         case DType::kQ6_K: return static_cast<size_t>(k / quant::kQK_K) * sizeof(BlockQ8_K);
         default: return 0;
     }
 }
 
 void prepare_act(DType wt, const float* x, int64_t k, void* out) {
-    if (wt == DType::kQ4_K || wt == DType::kQ6_K) {
+    if (wt == DType::kQ4_K || wt == DType::kQ5_K || wt == DType::kQ6_K) {
         quant::quantize_row_q8_k(x, static_cast<BlockQ8_K*>(out), k);
     } else {
         ref::quantize_act_q8_0(x, static_cast<ref::ActQ8_0*>(out), k);
@@ -40,6 +42,7 @@ void prepare_act(DType wt, const float* x, int64_t k, void* out) {
 
 using ref::dot_q4_0;
 using ref::dot_q4_k;
+using ref::dot_q5_k;
 using ref::dot_q6_k;
 using ref::dot_q8_0;
 
@@ -65,6 +68,10 @@ void matmul(DType wt, const float* x, const uint8_t* xa, int64_t m, int64_t k, c
                     case DType::kQ4_0:
                         acc = dot_q4_0(static_cast<const ref::ActQ8_0*>(xr),
                                        static_cast<const BlockQ4_0*>(wr), nb);
+                        break;
+                    case DType::kQ5_K:
+                        acc = dot_q5_k(static_cast<const BlockQ8_K*>(xr),
+                                       static_cast<const BlockQ5_K*>(wr), nb);
                         break;
                     case DType::kQ6_K:
                         acc = dot_q6_k(static_cast<const BlockQ8_K*>(xr),

@@ -5,6 +5,7 @@
 //   Q8_0: |w| (unsigned) × sign(x, w) (signed), pairs summed by vpmaddwd;
 //   Q4_0: nibbles (unsigned) × x, plus −8·Σx per lane prepared with x;
 //   Q4_K: nibbles × x, the pair sums multiplied by the sub-block scale with vpmaddwd;
+//   Q5_K: as Q4_K with the fifth bit from qh added to the nibbles (codes 0..31);
 //   Q6_K: the 6-bit codes 0..63 (unsigned) × x, pair sums times the int8 sub-block scale with
 //     vpmaddwd, minus 32·Σ_s sc_s·Σx_s from the Q8_K group sums.
 #include <immintrin.h>
@@ -272,6 +273,80 @@ struct Q4KKernel {
     }
 };
 
+// ---------------------------------------------------------------- Q5_K weights
+
+struct Q5KKernel {
+    template <int R>
+    static constexpr int cols() { return R <= 1 ? 4 : 2; }
+
+    static constexpr int64_t kBB = 176;  // d, dmin, scales[12], qh[32], qs[128]
+
+    template <int R, int C>
+    static void tile(const Args& a, int64_t i, const uint8_t* const* wr, float* out) {
+        const int64_t nsb = a.k / 256;
+        const auto* xb = reinterpret_cast<const BlockQ8_K*>(a.xa + static_cast<size_t>(i) * a.xrb);
+        const int64_t xstride = static_cast<int64_t>(a.xrb / sizeof(BlockQ8_K));
+        const int64_t next = C * nsb * kBB;  // the next tile's rows, for prefetching
+        const __m256i nib = _mm256_set1_epi8(0x0F), bit = _mm256_set1_epi8(1);
+        __m256 acc[R][C];
+        for (int r = 0; r < R; ++r)
+            for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
+        for (int64_t sb = 0; sb < nsb; ++sb) {
+            uint8_t sc[C][8], mn[C][8];
+            __m256i qh[C];
+            for (int c = 0; c < C; ++c) {
+                const uint8_t* blk = wr[c] + kBB * sb;
+                Q4KKernel::scales_mins(blk + 4, sc[c], mn[c]);
+                qh[c] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16));
+            }
+            __m256i A[R][C];
+            for (int r = 0; r < R; ++r)
+                for (int c = 0; c < C; ++c) A[r][c] = _mm256_setzero_si256();
+            for (int ch = 0; ch < 4; ++ch) {
+                __m256i lo[C], hi[C];
+                for (int c = 0; c < C; ++c) {
+                    const uint8_t* qs = wr[c] + kBB * sb + 48 + 32 * ch;
+                    _mm_prefetch(reinterpret_cast<const char*>(qs + next), _MM_HINT_T0);
+                    const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs));
+                    // Bit 2ch (resp. 2ch+1) of each qh byte, moved to bit 4 (no carry across bytes).
+                    const __m256i b0 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh[c], 2 * ch), bit), 4);
+                    const __m256i b1 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh[c], 2 * ch + 1), bit), 4);
+                    lo[c] = _mm256_or_si256(_mm256_and_si256(q, nib), b0);
+                    hi[c] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), nib), b1);
+                }
+                for (int r = 0; r < R; ++r) {
+                    const int8_t* xq = xb[r * xstride + sb].qs + 64 * ch;
+                    const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq));
+                    const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + 32));
+                    for (int c = 0; c < C; ++c) {
+                        const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo[c], x0),
+                                                             _mm256_set1_epi16(sc[c][2 * ch]));
+                        const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi[c], x1),
+                                                             _mm256_set1_epi16(sc[c][2 * ch + 1]));
+                        A[r][c] = _mm256_add_epi32(A[r][c], _mm256_add_epi32(p0, p1));
+                    }
+                }
+            }
+            for (int c = 0; c < C; ++c) {
+                const uint8_t* blk = wr[c] + kBB * sb;
+                const __m256i mdup = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(
+                    _mm_loadl_epi64(reinterpret_cast<const __m128i*>(mn[c])),
+                    _mm_set_epi8(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0)));
+                const float wd = h2f(blk), wm = h2f(blk + 2);
+                for (int r = 0; r < R; ++r) {
+                    const BlockQ8_K& xr = xb[r * xstride + sb];
+                    const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xr.bsums));
+                    const __m256i mins = _mm256_madd_epi16(bs, mdup);
+                    acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(A[r][c]), _mm256_set1_ps(xr.d * wd), acc[r][c]);
+                    acc[r][c] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(mins), _mm256_set1_ps(xr.d * wm), acc[r][c]);
+                }
+            }
+        }
+        for (int r = 0; r < R; ++r)
+            for (int c = 0; c < C; ++c) out[r * C + c] = hsum(acc[r][c]);
+    }
+};
+
 // ---------------------------------------------------------------- Q6_K weights
 
 struct Q6KKernel {
@@ -354,13 +429,14 @@ size_t act_row_bytes(DType wt, int64_t k) {
         case DType::kQ8_0:
         case DType::kQ4_0: return static_cast<size_t>(k / 32) * kBlockBytes;
         case DType::kQ4_K:
+        case DType::kQ5_K:
         case DType::kQ6_K: return static_cast<size_t>(k / 256) * sizeof(BlockQ8_K);
         default: return 0;
     }
 }
 
 void prepare_act(DType wt, const float* x, int64_t k, void* out) {
-    if (wt == DType::kQ4_K || wt == DType::kQ6_K) {
+    if (wt == DType::kQ4_K || wt == DType::kQ5_K || wt == DType::kQ6_K) {
         quant::quantize_row_q8_k(x, static_cast<BlockQ8_K*>(out), k);
     } else {
         prepare_q8_0_act(wt, x, k, static_cast<uint8_t*>(out));
@@ -384,6 +460,7 @@ void matmul(DType wt, const float* x, const uint8_t* xa, int64_t m, int64_t k, c
         case DType::kQ8_0: return run<Q8Kernel<DType::kQ8_0>>(a, m, wb, rb, n, j0, j1, bias, y);
         case DType::kQ4_0: return run<Q8Kernel<DType::kQ4_0>>(a, m, wb, rb, n, j0, j1, bias, y);
         case DType::kQ4_K: return run<Q4KKernel>(a, m, wb, rb, n, j0, j1, bias, y);
+        case DType::kQ5_K: return run<Q5KKernel>(a, m, wb, rb, n, j0, j1, bias, y);
         case DType::kQ6_K: return run<Q6KKernel>(a, m, wb, rb, n, j0, j1, bias, y);
         default: return;
     }

@@ -631,13 +631,14 @@ size_t act_row_bytes(DType wt, int64_t k) {
         case DType::kQ8_0:
         case DType::kQ4_0: return static_cast<size_t>(k / 32) * kActBlock;
         case DType::kQ4_K:
+        case DType::kQ5_K:
         case DType::kQ6_K: return static_cast<size_t>(k / 256) * sizeof(BlockQ8_K);
         default: return 0;
     }
 }
 
 void prepare_act(DType wt, const float* x, int64_t k, void* out) {
-    if (wt == DType::kQ4_K || wt == DType::kQ6_K) {
+    if (wt == DType::kQ4_K || wt == DType::kQ5_K || wt == DType::kQ6_K) {
         prepare_q8_k_act(x, k, static_cast<BlockQ8_K*>(out));
     } else {
         prepare_q8_0_act(wt, x, k, static_cast<uint8_t*>(out));
@@ -661,7 +662,8 @@ void matmul_on(bool amx, DType wt, const float* x, const uint8_t* xa, int64_t m,
         case DType::kQ8_0: return PanelKernel<DType::kQ8_0>::run(xa, a.xrb, m, k, wb, n, j0, j1, bias, y, amx);
         case DType::kQ4_0: return PanelKernel<DType::kQ4_0>::run(xa, a.xrb, m, k, wb, n, j0, j1, bias, y, amx);
         case DType::kQ4_K: return run<Q4KKernel>(a, m, wb, rb, n, j0, j1, bias, y);
-        case DType::kQ6_K: return q6k_matmul_avx512(xa, a.xrb, m, k, wb, rb, n, j0, j1, bias, y);  // q6k_avx512.cpp
+        case DType::kQ5_K: return q5k_matmul_avx512(xa, a.xrb, m, k, wb, rb, n, j0, j1, bias, y);  // q6k_avx512.cpp
+        case DType::kQ6_K: return q6k_matmul_avx512(xa, a.xrb, m, k, wb, rb, n, j0, j1, bias, y);
         default: return;
     }
 }

@@ -1,10 +1,16 @@
-// Q6_K · Q8_K on AVX-512 (F, BW, VL, VNNI). Per 64-value chunk of one weight row: the 6-bit codes
+// Q6_K · Q8_K and Q5_K · Q8_K on AVX-512 (F, BW, VL, VNNI).
+//
+// Q6_K: per 64-value chunk of one weight row: the 6-bit codes
 // 0..63 are rebuilt in one register (low nibbles from ql, two high bits from qh) and form the
 // unsigned side of vpdpbusd against the signed Q8_K quants; each int32 lane then holds 4 products
 // of one 16-value sub-block (|sum| ≤ 4·63·127 < 2^15), so vpdpwssd with the sub-block's int8
 // scale in the low 16 bits of the lane (high 16 bits zero) applies the scale exactly. The −32
 // offset is applied once per block: −32·Σ_s sc_s·Σx_s from the Q8_K group sums (vpmaddwd).
 // Everything is exact int32 per lane until one f32 fmadd per block with d_x·d_w.
+//
+// Q5_K: as matmul_avx512.cpp's Q4_K kernel (a 64-value chunk = one sub-block pair in one register,
+// 6-bit scales applied with vpdpwssd, the mins term from the Q8_K group sums) with the fifth bit
+// of each code taken from qh (bit s of qh[l] for value l of sub-block s).
 #include "kernels/cpu/isa/avx512/q6k_avx512.h"
 
 #include <immintrin.h>
@@ -119,6 +125,91 @@ struct Q6KKernel {
     }
 };
 
+struct Q5KKernel {
+    template <int R>
+    static constexpr int cols() { return R <= 2 ? 4 : 2; }
+
+    static constexpr int64_t kBB = 176;  // d, dmin (f16), scales[12], qh[32], qs[128]
+
+    // 6-bit scales (bytes 0-7) and mins (bytes 8-15), unpacked as for Q4_K.
+    static inline __m128i scales_mins(const uint8_t* s12) {
+        uint32_t w0, w1, w2;
+        std::memcpy(&w0, s12, 4);
+        std::memcpy(&w1, s12 + 4, 4);
+        std::memcpy(&w2, s12 + 8, 4);
+        const uint32_t s_lo = w0 & 0x3f3f3f3fu, m_lo = w1 & 0x3f3f3f3fu;
+        const uint32_t s_hi = (w2 & 0x0f0f0f0fu) | (((w0 >> 6) & 0x03030303u) << 4);
+        const uint32_t m_hi = ((w2 >> 4) & 0x0f0f0f0fu) | (((w1 >> 6) & 0x03030303u) << 4);
+        return _mm_set_epi32(static_cast<int>(m_hi), static_cast<int>(m_lo), static_cast<int>(s_hi),
+                             static_cast<int>(s_lo));
+    }
+
+    template <int R, int C>
+    static void tile(const Args& a, int64_t i, const uint8_t* const* wr, float* out) {
+        const int64_t nsb = a.k / 256;
+        const auto* xb = reinterpret_cast<const BlockQ8_K*>(a.xa + static_cast<size_t>(i) * a.xrb);
+        const int64_t xstride = static_cast<int64_t>(a.xrb / sizeof(BlockQ8_K));
+        const int64_t next = C * nsb * kBB;  // the next tile's rows, for prefetching
+        const __m512i zero = _mm512_setzero_si512();
+        const __m512i shifts = _mm512_set_epi64(4, 4, 4, 4, 0, 0, 0, 0);
+        const __m512i nib = _mm512_set1_epi8(0x0F), bit = _mm512_set1_epi8(1);
+        __m512 acc[R][C];
+        for (int r = 0; r < R; ++r)
+            for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
+        for (int64_t sb = 0; sb < nsb; ++sb) {
+            __m512i scm[C], qh[C];
+            for (int c = 0; c < C; ++c) {
+                const uint8_t* blk = wr[c] + kBB * sb;
+                scm[c] = _mm512_cvtepu8_epi32(scales_mins(blk + 4));
+                qh[c] = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16)));
+            }
+            __m512i A[R][C];
+            for (int r = 0; r < R; ++r)
+                for (int c = 0; c < C; ++c) A[r][c] = zero;
+            for (int ch = 0; ch < 4; ++ch) {
+                const __m512i idx = _mm512_set_epi32(2 * ch + 1, 2 * ch + 1, 2 * ch + 1, 2 * ch + 1,
+                                                     2 * ch + 1, 2 * ch + 1, 2 * ch + 1, 2 * ch + 1,
+                                                     2 * ch, 2 * ch, 2 * ch, 2 * ch, 2 * ch, 2 * ch,
+                                                     2 * ch, 2 * ch);
+                // Low 256 bits: sub-block 2ch (qh bit 2ch); high: 2ch + 1.
+                const __m512i hshift = _mm512_set_epi64(2 * ch + 1, 2 * ch + 1, 2 * ch + 1, 2 * ch + 1,
+                                                        2 * ch, 2 * ch, 2 * ch, 2 * ch);
+                __m512i wq[C], sc[C];
+                for (int c = 0; c < C; ++c) {
+                    const uint8_t* qs = wr[c] + kBB * sb + 48 + 32 * ch;
+                    _mm_prefetch(reinterpret_cast<const char*>(qs + next), _MM_HINT_T0);
+                    const __m512i v = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs)));
+                    const __m512i hb = _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi64(qh[c], hshift), bit), 4);
+                    wq[c] = _mm512_or_si512(_mm512_and_si512(_mm512_srlv_epi64(v, shifts), nib), hb);
+                    sc[c] = _mm512_permutexvar_epi32(idx, scm[c]);
+                }
+                for (int r = 0; r < R; ++r) {
+                    const __m512i xq = _mm512_loadu_si512(xb[r * xstride + sb].qs + 64 * ch);
+                    for (int c = 0; c < C; ++c) {
+                        A[r][c] = _mm512_dpwssd_epi32(A[r][c], _mm512_dpbusd_epi32(zero, wq[c], xq), sc[c]);
+                    }
+                }
+            }
+            const __m128i mdup_idx = _mm_set_epi8(15, 15, 14, 14, 13, 13, 12, 12, 11, 11, 10, 10, 9, 9, 8, 8);
+            for (int c = 0; c < C; ++c) {
+                const uint8_t* blk = wr[c] + kBB * sb;
+                const __m256i mdup = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(scales_mins(blk + 4), mdup_idx));
+                const __m512 wd = _mm512_set1_ps(h2f(blk)), wm = _mm512_set1_ps(h2f(blk + 2));
+                for (int r = 0; r < R; ++r) {
+                    const BlockQ8_K& xr = xb[r * xstride + sb];
+                    const __m512 dx = _mm512_set1_ps(xr.d);
+                    const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xr.bsums));
+                    const __m512i mins = _mm512_zextsi256_si512(_mm256_madd_epi16(bs, mdup));
+                    acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(A[r][c]), _mm512_mul_ps(dx, wd), acc[r][c]);
+                    acc[r][c] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(mins), _mm512_mul_ps(dx, wm), acc[r][c]);
+                }
+            }
+        }
+        for (int r = 0; r < R; ++r)
+            for (int c = 0; c < C; ++c) out[r * C + c] = _mm512_reduce_add_ps(acc[r][c]);
+    }
+};
+
 #include "kernels/cpu/isa/tile_loops.inc"  // row_tiles, run
 
 }  // namespace
@@ -128,6 +219,13 @@ void q6k_matmul_avx512(const uint8_t* xa, size_t xrb, int64_t m, int64_t k, cons
                        float* y) {
     const Args a{nullptr, xa, xrb, k};
     run<Q6KKernel>(a, m, w, row_bytes, n, j0, j1, bias, y);
+}
+
+void q5k_matmul_avx512(const uint8_t* xa, size_t xrb, int64_t m, int64_t k, const uint8_t* w,
+                       size_t row_bytes, int64_t n, int64_t j0, int64_t j1, const float* bias,
+                       float* y) {
+    const Args a{nullptr, xa, xrb, k};
+    run<Q5KKernel>(a, m, w, row_bytes, n, j0, j1, bias, y);
 }
 
 }  // namespace ag::kernels::cpu::isa

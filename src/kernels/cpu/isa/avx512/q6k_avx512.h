@@ -1,4 +1,4 @@
-// AVX-512 matmul for Q6_K weights; internal to the AVX-512 unit (matmul_avx512.cpp dispatches to
+// AVX-512 matmuls for Q6_K and Q5_K weights; internal to the AVX-512 unit (matmul_avx512.cpp dispatches to
 // it and prepares the Q8_K activations). Compiled with the same -m flags; only called after the
 // CPUID check.
 #pragma once
@@ -13,6 +13,10 @@ namespace ag::kernels::cpu::isa {
 // up to 4 x rows × 4 weight rows; one 16-lane accumulator per output with the same operation
 // sequence whatever the tile, so a row's result does not depend on m (batch invariance).
 void q6k_matmul_avx512(const uint8_t* xa, size_t xrb, int64_t m, int64_t k, const uint8_t* w,
+                       size_t row_bytes, int64_t n, int64_t j0, int64_t j1, const float* bias,
+                       float* y);
+// The same for Q5_K weights (k / 256 blocks of 176 bytes per row).
+void q5k_matmul_avx512(const uint8_t* xa, size_t xrb, int64_t m, int64_t k, const uint8_t* w,
                        size_t row_bytes, int64_t n, int64_t j0, int64_t j1, const float* bias,
                        float* y);
 
