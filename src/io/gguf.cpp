@@ -289,6 +289,8 @@ std::optional<DType> ggml_to_dtype(uint32_t t) {
         case GgmlType::kQ4_K: return DType::kQ4_K;
         case GgmlType::kQ5_K: return DType::kQ5_K;
         case GgmlType::kQ6_K: return DType::kQ6_K;
+        case GgmlType::kQ5_0: return DType::kQ5_0;
+        case GgmlType::kQ5_1: return DType::kQ5_1;
         default: return std::nullopt;
     }
 }
@@ -303,6 +305,8 @@ GgmlType dtype_to_ggml(DType t) {
         case DType::kQ4_K: return GgmlType::kQ4_K;
         case DType::kQ5_K: return GgmlType::kQ5_K;
         case DType::kQ6_K: return GgmlType::kQ6_K;
+        case DType::kQ5_0: return GgmlType::kQ5_0;
+        case DType::kQ5_1: return GgmlType::kQ5_1;
         case DType::kI32:
         case DType::kI64:
         case DType::kU8: break;
@@ -445,7 +449,7 @@ Result<Tensor> GgufFile::tensor(const std::string& name) const {
     if (!dt) {
         return Status(ErrorCode::kUnsupported,
                       fmt::format("tensor '{}' in {} has ggml type {}; supported: F32, F16, BF16, "
-                                  "Q8_0, Q4_0, Q4_K, Q5_K, Q6_K", name, path(),
+                                  "Q8_0, Q4_0, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K", name, path(),
                                   ggml_type_name(info->ggml_type)));
     }
     std::vector<int64_t> shape = info->shape;

@@ -42,7 +42,9 @@ int st_write_rank(DType t) {
         case DType::kQ4_0:
         case DType::kQ4_K:
         case DType::kQ5_K:
-        case DType::kQ6_K: break;  // not a safetensors dtype
+        case DType::kQ6_K:
+        case DType::kQ5_0:
+        case DType::kQ5_1: break;  // not a safetensors dtype
     }
     return 0;
 }

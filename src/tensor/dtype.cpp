@@ -17,7 +17,9 @@ size_t dtype_size(DType t) {
         case DType::kQ4_0:
         case DType::kQ4_K:
         case DType::kQ5_K:
-        case DType::kQ6_K: break;
+        case DType::kQ6_K:
+        case DType::kQ5_0:
+        case DType::kQ5_1: break;
     }
     AG_CHECK(false, "dtype_size: {} is a block format", dtype_name(t));
     return 0;
@@ -25,13 +27,15 @@ size_t dtype_size(DType t) {
 
 bool dtype_is_quantized(DType t) {
     return t == DType::kQ8_0 || t == DType::kQ4_0 || t == DType::kQ4_K || t == DType::kQ5_K ||
-           t == DType::kQ6_K;
+           t == DType::kQ6_K || t == DType::kQ5_0 || t == DType::kQ5_1;
 }
 
 int64_t dtype_block_elems(DType t) {
     switch (t) {
         case DType::kQ8_0: return quant::kQK8_0;
         case DType::kQ4_0: return quant::kQK4_0;
+        case DType::kQ5_0:
+        case DType::kQ5_1: return quant::kQK5_0;
         case DType::kQ4_K:
         case DType::kQ5_K:
         case DType::kQ6_K: return quant::kQK_K;
@@ -46,6 +50,8 @@ size_t dtype_block_bytes(DType t) {
         case DType::kQ4_K: return sizeof(quant::BlockQ4_K);
         case DType::kQ5_K: return sizeof(quant::BlockQ5_K);
         case DType::kQ6_K: return sizeof(quant::BlockQ6_K);
+        case DType::kQ5_0: return sizeof(quant::BlockQ5_0);
+        case DType::kQ5_1: return sizeof(quant::BlockQ5_1);
         default: return dtype_size(t);
     }
 }
@@ -70,6 +76,8 @@ std::string_view dtype_name(DType t) {
         case DType::kQ4_K: return "Q4_K";
         case DType::kQ5_K: return "Q5_K";
         case DType::kQ6_K: return "Q6_K";
+        case DType::kQ5_0: return "Q5_0";
+        case DType::kQ5_1: return "Q5_1";
     }
     return "?";
 }

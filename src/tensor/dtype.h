@@ -7,9 +7,9 @@
 
 namespace ag {
 
-// kQ8_0, kQ4_0, kQ4_K, kQ5_K, kQ6_K are llama.cpp/GGUF block formats (layouts in tensor/quant.h): a row of n
+// kQ8_0, kQ4_0, kQ4_K, kQ5_K, kQ6_K, kQ5_0, kQ5_1 are llama.cpp/GGUF block formats (layouts in tensor/quant.h): a row of n
 // elements is n / dtype_block_elems() blocks of dtype_block_bytes() bytes each.
-enum class DType : uint8_t { kF32, kF16, kBF16, kI32, kI64, kU8, kQ8_0, kQ4_0, kQ4_K, kQ5_K, kQ6_K };
+enum class DType : uint8_t { kF32, kF16, kBF16, kI32, kI64, kU8, kQ8_0, kQ4_0, kQ4_K, kQ5_K, kQ6_K, kQ5_0, kQ5_1 };
 
 // Bytes per element; only for non-quantized types (AG_CHECK fails for block formats).
 size_t dtype_size(DType t);

@@ -77,6 +77,8 @@ void dequantize_row(DType t, const void* x, float* y, int64_t n) {
         case DType::kQ4_K: return dequantize_row_q4_k(static_cast<const BlockQ4_K*>(x), y, n);
         case DType::kQ5_K: return dequantize_row_q5_k(static_cast<const BlockQ5_K*>(x), y, n);
         case DType::kQ6_K: return dequantize_row_q6_k(static_cast<const BlockQ6_K*>(x), y, n);
+        case DType::kQ5_0: return dequantize_row_q5_0(static_cast<const BlockQ5_0*>(x), y, n);
+        case DType::kQ5_1: return dequantize_row_q5_1(static_cast<const BlockQ5_1*>(x), y, n);
         default: AG_CHECK(false, "dequantize_row: {} is not a block format", dtype_name(t));
     }
 }

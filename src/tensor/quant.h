@@ -12,6 +12,7 @@ namespace ag::quant {
 
 inline constexpr int kQK8_0 = 32;
 inline constexpr int kQK4_0 = 32;
+inline constexpr int kQK5_0 = 32;  // Q5_0 and Q5_1
 inline constexpr int kQK_K = 256;  // K-quant super-block
 inline constexpr int kKScaleBytes = 12;
 
@@ -24,6 +25,20 @@ struct BlockQ8_0 {
 struct BlockQ4_0 {
     uint16_t d;              // f16 scale
     uint8_t qs[kQK4_0 / 2];
+};
+// 5-bit codes q ∈ [0, 31]: element j < 16 has its low 4 bits in the low nibble of qs[j], element
+// j + 16 in the high nibble of qs[j]; bit 4 of element e is bit e of qh (a little-endian uint32).
+// Q5_0: x = d · (q − 16); Q5_1: x = d · q + m.
+struct BlockQ5_0 {
+    uint16_t d;  // f16 scale
+    uint8_t qh[4];
+    uint8_t qs[kQK5_0 / 2];
+};
+struct BlockQ5_1 {
+    uint16_t d;  // f16 scale
+    uint16_t m;  // f16 offset (the block minimum)
+    uint8_t qh[4];
+    uint8_t qs[kQK5_0 / 2];
 };
 // 8 sub-blocks of 32: x = d · sc_s · q − dmin · m_s with 6-bit sc_s, m_s packed in `scales`
 // (ggml's get_scale_min_k4) and 4-bit q: bytes qs[32c..32c+31] hold sub-block 2c in the low
@@ -65,6 +80,8 @@ static_assert(sizeof(BlockQ4_0) == 18);
 static_assert(sizeof(BlockQ4_K) == 144);
 static_assert(sizeof(BlockQ5_K) == 176);
 static_assert(sizeof(BlockQ6_K) == 210);
+static_assert(sizeof(BlockQ5_0) == 22);
+static_assert(sizeof(BlockQ5_1) == 24);
 static_assert(sizeof(BlockQ8_K) == 292);
 
 // Scale and min of sub-block j (0..7) of a Q4_K block, 6 bits each.
@@ -86,6 +103,12 @@ inline int q6k_code(const BlockQ6_K& b, int e) {
     return lo | (hi << 4);
 }
 
+// 5-bit code (0..31) of element e (0..31) of a Q5_0 / Q5_1 block (qs, qh of the block).
+inline int q5_code(const uint8_t* qs, const uint8_t* qh, int e) {
+    const int lo = (qs[e % 16] >> (4 * (e / 16))) & 0xF;
+    return lo | (((qh[e / 8] >> (e % 8)) & 1) << 4);
+}
+
 // 5-bit code (0..31) of element e (0..255) of a Q5_K block.
 inline int q5k_code(const BlockQ5_K& b, int e) {
     const int s = e / 32, l = e % 32;
@@ -93,7 +116,7 @@ inline int q5k_code(const BlockQ5_K& b, int e) {
     return lo | (((b.qh[l] >> s) & 1) << 4);
 }
 
-// Row (de)quantization for kQ8_0, kQ4_0, kQ4_K (kQ5_K, kQ6_K: dequantization only); n is a multiple
+// Row (de)quantization for kQ8_0, kQ4_0, kQ4_K (kQ5_K, kQ6_K, kQ5_0, kQ5_1: dequantization only); n is a multiple
 // of the block size.
 void quantize_row(DType t, const float* x, void* y, int64_t n);
 void dequantize_row(DType t, const void* x, float* y, int64_t n);
@@ -107,5 +130,7 @@ void dequantize_row_q4_0(const BlockQ4_0* x, float* y, int64_t n);
 void dequantize_row_q4_k(const BlockQ4_K* x, float* y, int64_t n);
 void dequantize_row_q5_k(const BlockQ5_K* x, float* y, int64_t n);
 void dequantize_row_q6_k(const BlockQ6_K* x, float* y, int64_t n);
+void dequantize_row_q5_0(const BlockQ5_0* x, float* y, int64_t n);
+void dequantize_row_q5_1(const BlockQ5_1* x, float* y, int64_t n);
 
 }  // namespace ag::quant

@@ -87,6 +87,8 @@ void convert_to_f32(DType dtype, const void* src, float* dst, int64_t n) {
         case DType::kQ4_K:
         case DType::kQ5_K:
         case DType::kQ6_K:
+        case DType::kQ5_0:
+        case DType::kQ5_1:
             quant::dequantize_row(dtype, src, dst, n);
             return;
         default:

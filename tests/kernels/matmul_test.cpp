@@ -62,6 +62,21 @@ Weights make_weights(DType dt, int64_t n, int64_t k, std::mt19937& rng) {
             for (auto& q : blk.qs) q = static_cast<uint8_t>(byte(rng));
             std::memcpy(w.bytes.data() + static_cast<size_t>(b) * sizeof blk, &blk, sizeof blk);
         }
+    } else if (dt == DType::kQ5_0 || dt == DType::kQ5_1) {
+        // Any bytes are a valid Q5_0 / Q5_1 block: random codes, d of both signs, m (Q5_1) around
+        // the −16·d that makes a block symmetric.
+        std::uniform_int_distribution<int> byte(0, 255);
+        std::uniform_real_distribution<float> sc(0.01f, 0.1f), off(-24.0f, -8.0f);
+        const size_t bb = dtype_block_bytes(dt);
+        for (int64_t b = 0; b < n * k / 32; ++b) {
+            uint8_t blk[24];
+            const float d = sc(rng) * (byte(rng) % 2 ? 1.0f : -1.0f);
+            const uint16_t dh = f32_to_f16(d), mh = f32_to_f16(d * off(rng));
+            std::memcpy(blk, &dh, 2);
+            if (dt == DType::kQ5_1) std::memcpy(blk + 2, &mh, 2);
+            for (size_t t = dt == DType::kQ5_1 ? 4 : 2; t < bb; ++t) blk[t] = static_cast<uint8_t>(byte(rng));
+            std::memcpy(w.bytes.data() + static_cast<size_t>(b) * bb, blk, bb);
+        }
     } else if (dt == DType::kQ6_K) {
         // Any bytes are a valid Q6_K block: random codes and int8 scales (both signs), small d.
         std::uniform_int_distribution<int> byte(0, 255);
@@ -101,14 +116,16 @@ std::vector<int64_t> ks_for(DType dt) {
         case DType::kQ5_K:
         case DType::kQ6_K: return {256, 768, 2048};
         case DType::kQ8_0:
-        case DType::kQ4_0: return {32, 96, 160, 512, 2080};
+        case DType::kQ4_0:
+        case DType::kQ5_0:
+        case DType::kQ5_1: return {32, 96, 160, 512, 2080};
         default: return {7, 16, 33, 129, 520};
     }
 }
 
 const DType kAllDtypes[] = {DType::kF32, DType::kF16, DType::kBF16,
                             DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ5_K,
-                            DType::kQ6_K};
+                            DType::kQ6_K, DType::kQ5_0, DType::kQ5_1};
 
 // Restores the ISA chosen at start-up when a test ends.
 class IsaTest : public ::testing::TestWithParam<const char*> {
@@ -166,7 +183,8 @@ TEST_P(IsaTest, QuantizedMatmulIsCloseToFloat) {
     // The quantized path's answer vs the exact product of x and the dequantized weights: the
     // activation quantization error only (guards against a kernel and ref agreeing on garbage).
     std::mt19937 rng(11);
-    for (DType dt : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K}) {
+    for (DType dt : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K, DType::kQ5_0,
+                     DType::kQ5_1}) {
         const int64_t m = 3, n = 9, k = 512;
         const Weights w = make_weights(dt, n, k, rng);
         const auto x = randn(static_cast<size_t>(m * k), rng);

@@ -41,6 +41,30 @@ float dot_q4_0(const ActQ8_0* x, const quant::BlockQ4_0* w, int64_t nb) {
     return acc;
 }
 
+float dot_q5_0(const ActQ8_0* x, const quant::BlockQ5_0* w, int64_t nb) {
+    float acc = 0.0f;
+    for (int64_t b = 0; b < nb; ++b) {
+        int32_t s = 0;
+        for (int e = 0; e < 32; ++e) s += int32_t{x[b].qs[e]} * (quant::q5_code(w[b].qs, w[b].qh, e) - 16);
+        acc += (x[b].d * f16_to_f32(w[b].d)) * static_cast<float>(s);
+    }
+    return acc;
+}
+
+float dot_q5_1(const ActQ8_0* x, const quant::BlockQ5_1* w, int64_t nb) {
+    float acc = 0.0f;
+    for (int64_t b = 0; b < nb; ++b) {
+        int32_t s = 0, sx = 0;
+        for (int e = 0; e < 32; ++e) {
+            s += int32_t{x[b].qs[e]} * quant::q5_code(w[b].qs, w[b].qh, e);
+            sx += x[b].qs[e];
+        }
+        acc += (x[b].d * f16_to_f32(w[b].d)) * static_cast<float>(s);
+        acc += (x[b].d * f16_to_f32(w[b].m)) * static_cast<float>(sx);
+    }
+    return acc;
+}
+
 float dot_q4_k(const quant::BlockQ8_K* x, const quant::BlockQ4_K* w, int64_t nb) {
     float acc = 0.0f;
     for (int64_t b = 0; b < nb; ++b) {
@@ -122,6 +146,12 @@ void matmul_quant(const float* x, int64_t m, int64_t k, const void* w, DType w_d
                     break;
                 case DType::kQ4_0:
                     acc = dot_q4_0(xa.data(), static_cast<const quant::BlockQ4_0*>(wr), nb);
+                    break;
+                case DType::kQ5_0:
+                    acc = dot_q5_0(xa.data(), static_cast<const quant::BlockQ5_0*>(wr), nb);
+                    break;
+                case DType::kQ5_1:
+                    acc = dot_q5_1(xa.data(), static_cast<const quant::BlockQ5_1*>(wr), nb);
                     break;
                 case DType::kQ5_K:
                     acc = dot_q5_k(xk.data(), static_cast<const quant::BlockQ5_K*>(wr), nb);

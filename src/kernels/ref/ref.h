@@ -10,10 +10,10 @@
 namespace ag::kernels::ref {
 
 // y[m, n] = x[m, k] · w[n, k]ᵀ (+ bias[n]).  x, y, bias: f32; w: F32 | F16 | BF16 (widened to
-// f32, f32 products summed in order) or Q8_0 | Q4_0 | Q4_K | Q5_K | Q6_K rows (k a multiple of
+// f32, f32 products summed in order) or Q8_0 | Q4_0 | Q5_0 | Q5_1 | Q4_K | Q5_K | Q6_K rows (k a multiple of
 // the block size).
 // Quantized weights use integer block dot products, as llama.cpp does: each x row is quantized
-// once (ActQ8_0 for Q8_0/Q4_0, quant::BlockQ8_K for the K-quants), a block contributes
+// once (ActQ8_0 for Q8_0/Q4_0/Q5_0/Q5_1, quant::BlockQ8_K for the K-quants), a block contributes
 // (d_x · d_w) · Σ q_x·q_w (exact int32) to an f32 accumulator, blocks in order; for Q4_K (and
 // Q5_K, with its 5-bit q) a super-block adds
 // (d_x·d)·Σ_s sc_s·Σ q_x·q_w − (d_x·dmin)·Σ_s m_s·Σ q_x; for Q6_K (d_x·d)·Σ_s sc_s·Σ q_x·(q_w − 32)
@@ -37,6 +37,10 @@ float dot_q4_0(const ActQ8_0* x, const quant::BlockQ4_0* w, int64_t nb);
 float dot_q4_k(const quant::BlockQ8_K* x, const quant::BlockQ4_K* w, int64_t nb);
 float dot_q5_k(const quant::BlockQ8_K* x, const quant::BlockQ5_K* w, int64_t nb);
 float dot_q6_k(const quant::BlockQ8_K* x, const quant::BlockQ6_K* w, int64_t nb);
+// Q5_0: per block (d_x·d_w)·Σ q_x·(q_w − 16); Q5_1: (d_x·d_w)·Σ q_x·q_w + (d_x·m_w)·Σ q_x (the
+// Q8_1 block-sum term of ggml, from the same ActQ8_0 record); exact int32 sums, f32 as written.
+float dot_q5_0(const ActQ8_0* x, const quant::BlockQ5_0* w, int64_t nb);
+float dot_q5_1(const ActQ8_0* x, const quant::BlockQ5_1* w, int64_t nb);
 
 // y[r, :] = w ⊙ (x[r, :] / sqrt(mean(x[r, :]²) + eps)).  x, y: [rows, cols]; w: [cols].
 void rms_norm(const float* x, const float* w, float* y, int64_t rows, int64_t cols, float eps);

@@ -95,7 +95,9 @@ double element(const Tensor& t, int64_t i) {
         case DType::kQ4_0:
         case DType::kQ4_K:
         case DType::kQ5_K:
-        case DType::kQ6_K: break;  // safetensors never holds block formats
+        case DType::kQ6_K:
+        case DType::kQ5_0:
+        case DType::kQ5_1: break;  // safetensors never holds block formats
     }
     return 0;
 }

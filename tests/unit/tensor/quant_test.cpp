@@ -90,6 +90,10 @@ TEST(QuantFormat, BlockSizesMatchGgml) {
     EXPECT_EQ(dtype_block_bytes(DType::kQ5_K), 176u);
     EXPECT_EQ(dtype_block_elems(DType::kQ6_K), 256);
     EXPECT_EQ(dtype_block_bytes(DType::kQ6_K), 210u);
+    EXPECT_EQ(dtype_block_elems(DType::kQ5_0), 32);
+    EXPECT_EQ(dtype_block_bytes(DType::kQ5_0), 22u);
+    EXPECT_EQ(dtype_block_elems(DType::kQ5_1), 32);
+    EXPECT_EQ(dtype_block_bytes(DType::kQ5_1), 24u);
 }
 
 TEST(QuantFormat, Q8_0AndQ4_0QuantizeBitIdenticalToGguf) {
@@ -127,6 +131,17 @@ TEST(QuantFormat, Q6_KAndQ5_KDequantizeIdenticalToGguf) {
     for (const auto& [key, dt] : {std::pair{"q6_k", DType::kQ6_K}, std::pair{"q5_k", DType::kQ5_K}}) {
         const auto& k = fixtures().at(key);
         const int64_t n = k.at("n_blocks").get<int64_t>() * kQK_K;
+        expect_same_floats(dequantize(dt, unhex(k.at("blocks")), 1, n), unhex_f32(k.at("deq")), key);
+        std::vector<float> y(static_cast<size_t>(n));
+        convert_to_f32(dt, unhex(k.at("blocks")).data(), y.data(), n);
+        expect_same_floats(y, unhex_f32(k.at("deq")), std::string(key) + " convert_to_f32");
+    }
+}
+
+TEST(QuantFormat, Q5_0AndQ5_1DequantizeIdenticalToGguf) {
+    for (const auto& [key, dt] : {std::pair{"q5_0", DType::kQ5_0}, std::pair{"q5_1", DType::kQ5_1}}) {
+        const auto& k = fixtures().at(key);
+        const int64_t n = k.at("n_blocks").get<int64_t>() * 32;
         expect_same_floats(dequantize(dt, unhex(k.at("blocks")), 1, n), unhex_f32(k.at("deq")), key);
         std::vector<float> y(static_cast<size_t>(n));
         convert_to_f32(dt, unhex(k.at("blocks")).data(), y.data(), n);

@@ -16,6 +16,8 @@ namespace {
 
 using quant::BlockQ4_0;
 using quant::BlockQ4_K;
+using quant::BlockQ5_0;
+using quant::BlockQ5_1;
 using quant::BlockQ5_K;
 using quant::BlockQ6_K;
 using quant::BlockQ8_0;
@@ -24,7 +26,9 @@ using quant::BlockQ8_K;
 size_t act_row_bytes(DType wt, int64_t k) {
     switch (wt) {
         case DType::kQ8_0:
-        case DType::kQ4_0: return static_cast<size_t>(k / 32) * sizeof(ref::ActQ8_0);
+        case DType::kQ4_0:
+        case DType::kQ5_0:
+        case DType::kQ5_1: return static_cast<size_t>(k / 32) * sizeof(ref::ActQ8_0);
         case DType::kQ4_K:
         case DType::kQ5_K:
         case DType::kQ6_K: return static_cast<size_t>(k / quant::kQK_K) * sizeof(BlockQ8_K);
@@ -42,6 +46,8 @@ void prepare_act(DType wt, const float* x, int64_t k, void* out) {
 
 using ref::dot_q4_0;
 using ref::dot_q4_k;
+using ref::dot_q5_0;
+using ref::dot_q5_1;
 using ref::dot_q5_k;
 using ref::dot_q6_k;
 using ref::dot_q8_0;
@@ -68,6 +74,14 @@ void matmul(DType wt, const float* x, const uint8_t* xa, int64_t m, int64_t k, c
                     case DType::kQ4_0:
                         acc = dot_q4_0(static_cast<const ref::ActQ8_0*>(xr),
                                        static_cast<const BlockQ4_0*>(wr), nb);
+                        break;
+                    case DType::kQ5_0:
+                        acc = dot_q5_0(static_cast<const ref::ActQ8_0*>(xr),
+                                       static_cast<const BlockQ5_0*>(wr), nb);
+                        break;
+                    case DType::kQ5_1:
+                        acc = dot_q5_1(static_cast<const ref::ActQ8_0*>(xr),
+                                       static_cast<const BlockQ5_1*>(wr), nb);
                         break;
                     case DType::kQ5_K:
                         acc = dot_q5_k(static_cast<const BlockQ8_K*>(xr),

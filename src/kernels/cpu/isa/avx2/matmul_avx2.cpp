@@ -4,6 +4,8 @@
 // same operation sequence whatever the tile shape), with 8-bit products formed by vpmaddubsw:
 //   Q8_0: |w| (unsigned) × sign(x, w) (signed), pairs summed by vpmaddwd;
 //   Q4_0: nibbles (unsigned) × x, plus −8·Σx per lane prepared with x;
+//   Q5_0 / Q5_1: the 5-bit codes (nibbles plus bit 4 from qh) × x on the Q8_0 record; Q5_0
+//     subtracts 16·Σx per lane, Q5_1 adds (d_x·m)·Σx per lane;
 //   Q4_K: nibbles × x, the pair sums multiplied by the sub-block scale with vpmaddwd;
 //   Q5_K: as Q4_K with the fifth bit from qh added to the nibbles (codes 0..31);
 //   Q6_K: the 6-bit codes 0..63 (unsigned) × x, pair sums times the int8 sub-block scale with
@@ -192,6 +194,74 @@ struct Q8Kernel {
                                              _mm256_load_si256(reinterpret_cast<const __m256i*>(rec + 32)));
                     }
                     acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(xd * wd[c]), acc[r][c]);
+                }
+            }
+        }
+        for (int r = 0; r < R; ++r)
+            for (int c = 0; c < C; ++c) out[r * C + c] = hsum(acc[r][c]);
+    }
+};
+
+// ---------------------------------------------------------------- Q5_0 / Q5_1 weights
+
+template <DType WT>
+struct Q5Kernel {
+    template <int R>
+    static constexpr int cols() { return R <= 2 ? 4 : 2; }
+
+    static constexpr int64_t kBB = WT == DType::kQ5_0 ? 22 : 24;
+    static constexpr int64_t kQh = WT == DType::kQ5_0 ? 2 : 4;  // offset of qh in the block
+
+    // The 32 codes of a block as bytes (element e in byte e).
+    static inline __m256i codes(const uint8_t* blk) {
+        uint32_t qh;
+        std::memcpy(&qh, blk + kQh, 4);
+        const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQh + 4));
+        const __m256i lo = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), _mm256_set1_epi8(0x0F));
+        // Byte e takes qh byte e / 8, then tests bit e % 8.
+        const __m256i rep = _mm256_shuffle_epi8(
+            _mm256_set1_epi32(static_cast<int>(qh)),
+            _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3,
+                             3, 3, 3));
+        const __m256i bits = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ull));
+        const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(rep, bits), bits);
+        return _mm256_or_si256(lo, _mm256_and_si256(set, _mm256_set1_epi8(0x10)));
+    }
+
+    template <int R, int C>
+    static void tile(const Args& a, int64_t i, const uint8_t* const* wr, float* out) {
+        const int64_t nb = a.k / 32;
+        const uint8_t* xa = a.xa + static_cast<size_t>(i) * a.xrb;
+        const __m256i ones = _mm256_set1_epi16(1), ones8 = _mm256_set1_epi8(1);
+        __m256 acc[R][C];
+        for (int r = 0; r < R; ++r)
+            for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
+        const int64_t next = C * nb * kBB;  // the next tile's rows, for prefetching
+        for (int64_t b = 0; b < nb; ++b) {
+            __m256i wq[C];
+            float wd[C], wm[C];
+            for (int c = 0; c < C; ++c) {
+                const uint8_t* blk = wr[c] + kBB * b;
+                _mm_prefetch(reinterpret_cast<const char*>(blk + next), _MM_HINT_T0);
+                wq[c] = codes(blk);
+                wd[c] = h2f(blk);
+                wm[c] = WT == DType::kQ5_1 ? h2f(blk + 2) : 0.0f;
+            }
+            for (int r = 0; r < R; ++r) {
+                const uint8_t* rec = xa + static_cast<size_t>(r) * a.xrb + b * kBlockBytes;
+                const __m256i xq = _mm256_load_si256(reinterpret_cast<const __m256i*>(rec));
+                float xd;
+                std::memcpy(&xd, rec + 64, 4);
+                const __m256i sx = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, xq), ones);  // Σx per lane
+                for (int c = 0; c < C; ++c) {
+                    const __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(wq[c], xq), ones);
+                    if constexpr (WT == DType::kQ5_0) {
+                        const __m256i t = _mm256_sub_epi32(s, _mm256_slli_epi32(sx, 4));
+                        acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(t), _mm256_set1_ps(xd * wd[c]), acc[r][c]);
+                    } else {
+                        acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(xd * wd[c]), acc[r][c]);
+                        acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sx), _mm256_set1_ps(xd * wm[c]), acc[r][c]);
+                    }
                 }
             }
         }
@@ -427,7 +497,9 @@ struct Q6KKernel {
 size_t act_row_bytes(DType wt, int64_t k) {
     switch (wt) {
         case DType::kQ8_0:
-        case DType::kQ4_0: return static_cast<size_t>(k / 32) * kBlockBytes;
+        case DType::kQ4_0:
+        case DType::kQ5_0:
+        case DType::kQ5_1: return static_cast<size_t>(k / 32) * kBlockBytes;
         case DType::kQ4_K:
         case DType::kQ5_K:
         case DType::kQ6_K: return static_cast<size_t>(k / 256) * sizeof(BlockQ8_K);
@@ -459,6 +531,8 @@ void matmul(DType wt, const float* x, const uint8_t* xa, int64_t m, int64_t k, c
         case DType::kBF16: return run<FloatKernel<DType::kBF16>>(a, m, wb, rb, n, j0, j1, bias, y);
         case DType::kQ8_0: return run<Q8Kernel<DType::kQ8_0>>(a, m, wb, rb, n, j0, j1, bias, y);
         case DType::kQ4_0: return run<Q8Kernel<DType::kQ4_0>>(a, m, wb, rb, n, j0, j1, bias, y);
+        case DType::kQ5_0: return run<Q5Kernel<DType::kQ5_0>>(a, m, wb, rb, n, j0, j1, bias, y);
+        case DType::kQ5_1: return run<Q5Kernel<DType::kQ5_1>>(a, m, wb, rb, n, j0, j1, bias, y);
         case DType::kQ4_K: return run<Q4KKernel>(a, m, wb, rb, n, j0, j1, bias, y);
         case DType::kQ5_K: return run<Q5KKernel>(a, m, wb, rb, n, j0, j1, bias, y);
         case DType::kQ6_K: return run<Q6KKernel>(a, m, wb, rb, n, j0, j1, bias, y);

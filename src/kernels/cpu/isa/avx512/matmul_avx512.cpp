@@ -21,6 +21,7 @@
 #include "kernels/cpu/isa/avx512/amx.h"
 #include "kernels/cpu/isa/avx512/panel_format.h"
 #include "kernels/cpu/isa/avx512/float_gemm_avx512.h"
+#include "kernels/cpu/isa/avx512/q5_avx512.h"
 #include "kernels/cpu/isa/avx512/q6k_avx512.h"
 #include "kernels/cpu/isa/isa.h"
 #include "tensor/quant.h"
@@ -629,7 +630,9 @@ struct Q4KKernel {
 size_t act_row_bytes(DType wt, int64_t k) {
     switch (wt) {
         case DType::kQ8_0:
-        case DType::kQ4_0: return static_cast<size_t>(k / 32) * kActBlock;
+        case DType::kQ4_0:
+        case DType::kQ5_0:  // plain Q8_0 records (offset unused)
+        case DType::kQ5_1: return static_cast<size_t>(k / 32) * kActBlock;
         case DType::kQ4_K:
         case DType::kQ5_K:
         case DType::kQ6_K: return static_cast<size_t>(k / 256) * sizeof(BlockQ8_K);
@@ -662,6 +665,8 @@ void matmul_on(bool amx, DType wt, const float* x, const uint8_t* xa, int64_t m,
         case DType::kQ8_0: return PanelKernel<DType::kQ8_0>::run(xa, a.xrb, m, k, wb, n, j0, j1, bias, y, amx);
         case DType::kQ4_0: return PanelKernel<DType::kQ4_0>::run(xa, a.xrb, m, k, wb, n, j0, j1, bias, y, amx);
         case DType::kQ4_K: return run<Q4KKernel>(a, m, wb, rb, n, j0, j1, bias, y);
+        case DType::kQ5_0: return q5_matmul_avx512(false, xa, a.xrb, m, k, wb, rb, n, j0, j1, bias, y);  // q5_avx512.cpp
+        case DType::kQ5_1: return q5_matmul_avx512(true, xa, a.xrb, m, k, wb, rb, n, j0, j1, bias, y);
         case DType::kQ5_K: return q5k_matmul_avx512(xa, a.xrb, m, k, wb, rb, n, j0, j1, bias, y);  // q6k_avx512.cpp
         case DType::kQ6_K: return q6k_matmul_avx512(xa, a.xrb, m, k, wb, rb, n, j0, j1, bias, y);
         default: return;
