@@ -1,13 +1,14 @@
 """GGUF files as llama.cpp's llama-quantize writes them mix K-quant types: Q4_K_M keeps
 output.weight and about half of attn_v / ffn_down in Q6_K (and even `llama-quantize ... Q4_0`
 keeps output.weight in Q6_K); Q4_K_S uses Q5_K for some. A tiny glm4 GGUF with Q6_K and Q5_K
-tensors, written with gguf-py, must load and run, and its logits are checked against the same
+tensors (and the Q5_0 / Q5_1 that those mixes use where a row is not a multiple of 256), written
+with gguf-py, must load and run, and its logits are checked against the same
 model with those tensors stored as F32 values from gguf-py's own dequantizers (the outside truth
 for the formats).
 
 gguf-py 0.17.1 dequantizes Q6_K and Q5_K but has no quantizer for them, so the blocks are packed
 here from the formats' layouts (plain per-sub-block fits); the packing is checked against gguf-py's
-dequantizer before use."""
+dequantizer before use. Q5_0 / Q5_1 blocks come from gguf-py's own quantizer."""
 import numpy as np
 import pytest
 
@@ -17,8 +18,11 @@ from test_quantize import logits  # noqa: E402
 
 Q = gguf.GGMLQuantizationType
 D, F, V, N_LAYER, N_HEAD, N_KV, HEAD_DIM = 256, 256, 320, 2, 4, 2, 64
-QUANT = {"output.weight": Q.Q6_K, "blk.0.ffn_down.weight": Q.Q6_K, "blk.1.attn_v.weight": Q.Q6_K,
-         "blk.1.ffn_down.weight": Q.Q5_K, "blk.0.attn_v.weight": Q.Q5_K,
+# ffn_down in Q5_0 / Q5_1 as llama-quantize stores GLM-4-9B's (its rows of 13696 are not a
+# multiple of 256, so the K-quant mixes fall back to those 32-value formats).
+QUANT = {"output.weight": Q.Q6_K, "blk.0.attn_output.weight": Q.Q6_K, "blk.1.attn_v.weight": Q.Q6_K,
+         "blk.1.attn_output.weight": Q.Q5_K, "blk.0.attn_v.weight": Q.Q5_K,
+         "blk.0.ffn_down.weight": Q.Q5_0, "blk.1.ffn_down.weight": Q.Q5_1,
          "token_embd.weight": Q.Q6_K}
 
 
@@ -75,7 +79,8 @@ def quantize_q5_k(x):
     return raw.reshape(rows, k // 256 * 176)
 
 
-PACK = {Q.Q6_K: quantize_q6_k, Q.Q5_K: quantize_q5_k}
+PACK = {Q.Q6_K: quantize_q6_k, Q.Q5_K: quantize_q5_k,
+        Q.Q5_0: lambda a: gguf.quants.quantize(a, Q.Q5_0), Q.Q5_1: lambda a: gguf.quants.quantize(a, Q.Q5_1)}
 
 
 def roundtrip(a, qt):
@@ -138,19 +143,21 @@ def write_glm4(path, tensors, quant=None):
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
-    """Files of one model: `kq` (the QUANT tensors in Q6_K / Q5_K), `f32` (those tensors as
-    gguf-py's dequantized values in F32), `embd_q6_k` / `embd_q5_k` (the f32 file's values with
-    token_embd stored in that type; for Q5_K the f32 file's embedding is its Q5_K round trip)."""
+    """Files of one model: `kq` (the QUANT tensors in Q6_K / Q5_K / Q5_0 / Q5_1), `f32` (those
+    tensors as gguf-py's dequantized values in F32), `embd_q6_k` / `embd_q5_k` / `embd_q5_0` (the
+    f32 file's values with token_embd stored in that type; for Q5_K and Q5_0 the reference
+    `f32_e5` / `f32_e50` holds that type's round trip of the embedding)."""
     d = tmp_path_factory.mktemp("kq")
     t = random_model()
     deq = dict(t)
     for n, qt in QUANT.items():
         deq[n] = roundtrip(t[n], qt)
         # The packing is a real quantization of the weights (per the gguf-py dequantizer).
-        step = np.abs(t[n]).max() / (31 if qt == Q.Q6_K else 15)
+        step = np.abs(t[n]).max() / (31 if qt == Q.Q6_K else 15)  # Q5_*: 32 levels
         assert np.abs(deq[n] - t[n]).max() <= step, n
     files = {"kq": d / "kq.gguf", "f32": d / "f32.gguf", "f32_e5": d / "f32_e5.gguf",
-             "embd_q6_k": d / "embd_q6.gguf", "embd_q5_k": d / "embd_q5.gguf"}
+             "embd_q6_k": d / "embd_q6.gguf", "embd_q5_k": d / "embd_q5.gguf",
+             "f32_e50": d / "f32_e50.gguf", "embd_q5_0": d / "embd_q50.gguf"}
     write_glm4(files["kq"], t, quant=QUANT)
     write_glm4(files["f32"], deq)
     e = t["token_embd.weight"]
@@ -159,6 +166,9 @@ def models(tmp_path_factory):
     write_glm4(files["f32_e5"], deq | {"token_embd.weight": roundtrip(e, Q.Q5_K)})
     write_glm4(files["embd_q5_k"], deq | {"token_embd.weight": e},
                quant={"token_embd.weight": Q.Q5_K})
+    write_glm4(files["f32_e50"], deq | {"token_embd.weight": roundtrip(e, Q.Q5_0)})
+    write_glm4(files["embd_q5_0"], deq | {"token_embd.weight": e},
+               quant={"token_embd.weight": Q.Q5_0})
     return files
 
 
@@ -173,7 +183,8 @@ def test_k_quant_file_is_what_gguf_py_reads(models):
 IDS = [3, 17, 250, 9, 101, 64, 300, 2, 45, 199, 7, 318]
 
 
-@pytest.mark.parametrize("ref,qfile", [("f32", "embd_q6_k"), ("f32_e5", "embd_q5_k")])
+@pytest.mark.parametrize("ref,qfile", [("f32", "embd_q6_k"), ("f32_e5", "embd_q5_k"),
+                                         ("f32_e50", "embd_q5_0")])
 def test_k_quant_embeddings_are_exactly_gguf_py_dequantized(autoglm, tmp_path, models, ref, qfile):
     """Embedding rows are dequantized on lookup: with every other tensor equal, the logits are
     bit-identical to the file holding gguf-py's dequantized values."""
@@ -184,8 +195,9 @@ def test_k_quant_embeddings_are_exactly_gguf_py_dequantized(autoglm, tmp_path, m
 
 
 def test_k_quant_matmuls_close_to_dequantized_f32(autoglm, tmp_path, models):
-    """Q6_K / Q5_K matmuls (x quantized to Q8_K per 256 values, as llama.cpp does) against the
-    same weights in F32: only the activation rounding differs."""
+    """Q6_K / Q5_K matmuls (x quantized to Q8_K per 256 values, as llama.cpp does) and Q5_0 / Q5_1
+    ffn_down (x quantized to Q8_0 per 32) against the same weights in F32: only the activation
+    rounding differs."""
     a = logits(autoglm, models["f32"], IDS, tmp_path / "a.f32").reshape(-1, V)
     b = logits(autoglm, models["kq"], IDS, tmp_path / "b.f32").reshape(-1, V)
     assert np.isfinite(b).all()
@@ -194,7 +206,7 @@ def test_k_quant_matmuls_close_to_dequantized_f32(autoglm, tmp_path, models):
 
 
 def test_k_quant_model_benches(autoglm, models):
-    """Prompt and single-token decode (GEMV) through the Q6_K / Q5_K matmuls."""
+    """Prompt and single-token decode (GEMV) through the Q6_K / Q5_K / Q5_0 / Q5_1 matmuls."""
     p = autoglm("bench", "model", "--model", models["kq"], "--prompt-len", "8", "--gen-len", "4",
                 "-r", "1", "--bandwidth-runs", "0", "--json")
     assert p.returncode == 0, p.stderr
