@@ -1,9 +1,10 @@
 // Q5_0 · Q8_0 and Q5_1 · Q8_0 on AVX-512 (F, BW, VL, VNNI). Per 32-value block of one weight row:
 // the 5-bit codes 0..31 are rebuilt in one ymm (low nibbles of qs for values 0..15, high nibbles
 // for 16..31, bit 4 from qh as a byte mask) and form the unsigned side of vpdpbusd against the
-// signed x quants of the activation record; Σx per lane comes from vpdpbusd with ones. Q5_0:
-// (d_x·d_w)·(Σ q·x − 16·Σx) per lane; Q5_1: (d_x·d_w)·Σ q·x + (d_x·m_w)·Σx per lane (exact int32
-// until the f32 fmadds), lanes summed once at the end.
+// signed x quants of the activation record; Σx per lane comes from vpdpbusd with ones. Two blocks
+// share one zmm (lanes 0-7, 8-15). Q5_0: (d_x·d_w)·(Σ q·x − 16·Σx) per lane (−16·Σx is vpdpbusd's
+// starting value); Q5_1: (d_x·d_w)·Σ q·x + (d_x·m_w)·Σx per lane (exact int32 until the f32
+// fmadds), lanes summed once at the end.
 #include "kernels/cpu/isa/avx512/q5_avx512.h"
 
 #include <immintrin.h>
@@ -26,12 +27,6 @@ inline float h2f(const uint8_t* p) {
     uint16_t h;
     std::memcpy(&h, p, 2);
     return _cvtsh_ss(h);
-}
-
-inline float hsum(__m256 v) {
-    const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
 }
 
 struct Args {
@@ -57,45 +52,65 @@ struct Q5Kernel {
         return _mm256_or_si256(lo, _mm256_maskz_mov_epi8(static_cast<__mmask32>(qh), _mm256_set1_epi8(0x10)));
     }
 
+    // Two 32-byte halves in one zmm (the high half zero when there is no second block).
+    static inline __m512i pair(__m256i lo, __m256i hi) {
+        return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+    }
+    static inline __m512 pair(float lo, float hi) {
+        return _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_set1_ps(lo)), _mm256_set1_ps(hi), 1);
+    }
+
     template <int R, int C>
     static void tile(const Args& a, int64_t i, const uint8_t* const* wr, float* out) {
         const int64_t nb = a.k / 32;
         const uint8_t* xa = a.xa + static_cast<size_t>(i) * a.xrb;
-        const __m256i zero = _mm256_setzero_si256(), ones8 = _mm256_set1_epi8(1);
-        __m256 acc[R][C];
+        const __m512i zero = _mm512_setzero_si512(), ones8 = _mm512_set1_epi8(1);
+        __m512 acc[R][C];
         for (int r = 0; r < R; ++r)
-            for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
+            for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
         const int64_t next = C * nb * kBB;  // the next tile's rows, for prefetching
-        for (int64_t b = 0; b < nb; ++b) {
-            __m256i wq[C];
-            float wd[C], wm[C];
+        // Blocks b and b + 1 side by side (lanes 0-7 and 8-15).
+        for (int64_t b = 0; b < nb; b += 2) {
+            const bool two = b + 1 < nb;
+            __m512i wq[C];
+            __m512 wd[C], wm[C];
             for (int c = 0; c < C; ++c) {
                 const uint8_t* blk = wr[c] + kBB * b;
                 _mm_prefetch(reinterpret_cast<const char*>(blk + next), _MM_HINT_T0);
-                wq[c] = codes(blk);
-                wd[c] = h2f(blk);
-                wm[c] = Q51 ? h2f(blk + 2) : 0.0f;
+                wq[c] = pair(codes(blk), two ? codes(blk + kBB) : _mm256_setzero_si256());
+                wd[c] = pair(h2f(blk), two ? h2f(blk + kBB) : 0.0f);
+                if constexpr (Q51) wm[c] = pair(h2f(blk + 2), two ? h2f(blk + kBB + 2) : 0.0f);
             }
             for (int r = 0; r < R; ++r) {
                 const uint8_t* rec = xa + static_cast<size_t>(r) * a.xrb + static_cast<size_t>(b) * kActBlock;
-                const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rec));
-                float xd;
-                std::memcpy(&xd, rec + kActScale, 4);
-                const __m256i sx = _mm256_dpbusd_epi32(zero, ones8, xq);  // Σx per lane
-                for (int c = 0; c < C; ++c) {
-                    const __m256i s = _mm256_dpbusd_epi32(zero, wq[c], xq);
-                    if constexpr (!Q51) {
-                        const __m256i t = _mm256_sub_epi32(s, _mm256_slli_epi32(sx, 4));
-                        acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(t), _mm256_set1_ps(xd * wd[c]), acc[r][c]);
-                    } else {
-                        acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(xd * wd[c]), acc[r][c]);
-                        acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sx), _mm256_set1_ps(xd * wm[c]), acc[r][c]);
+                float xd0, xd1 = 0.0f;
+                std::memcpy(&xd0, rec + kActScale, 4);
+                __m256i xhi = _mm256_setzero_si256();
+                if (two) {
+                    std::memcpy(&xd1, rec + kActBlock + kActScale, 4);
+                    xhi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rec + kActBlock));
+                }
+                const __m512i xq = pair(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(rec)), xhi);
+                const __m512 xd = pair(xd0, xd1);
+                const __m512i sx = _mm512_dpbusd_epi32(zero, ones8, xq);  // Σx per lane
+                if constexpr (!Q51) {
+                    const __m512i init = _mm512_sub_epi32(zero, _mm512_slli_epi32(sx, 4));  // −16·Σx
+                    for (int c = 0; c < C; ++c) {
+                        const __m512i t = _mm512_dpbusd_epi32(init, wq[c], xq);
+                        acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t), _mm512_mul_ps(xd, wd[c]), acc[r][c]);
+                    }
+                } else {
+                    const __m512 sxf = _mm512_cvtepi32_ps(sx);
+                    for (int c = 0; c < C; ++c) {
+                        const __m512i t = _mm512_dpbusd_epi32(zero, wq[c], xq);
+                        acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t), _mm512_mul_ps(xd, wd[c]), acc[r][c]);
+                        acc[r][c] = _mm512_fmadd_ps(sxf, _mm512_mul_ps(xd, wm[c]), acc[r][c]);
                     }
                 }
             }
         }
         for (int r = 0; r < R; ++r)
-            for (int c = 0; c < C; ++c) out[r * C + c] = hsum(acc[r][c]);
+            for (int c = 0; c < C; ++c) out[r * C + c] = _mm512_reduce_add_ps(acc[r][c]);
     }
 };
 
