@@ -282,6 +282,31 @@ TEST_P(IsaTest, QuantizedPanelsTailsAndRowChunks) {
     }
 }
 
+TEST_P(IsaTest, Q5_0AndQ5_1ExtremeCodes) {
+    // Every code 31 or 0 (all qs / qh bits set or clear) against x quants of ±127, k odd in blocks
+    // (a lone last block): exact in int32, so every path gives ref's value up to the f32 order.
+    const int64_t k = 32 * 17, n = 6, m = 3;
+    for (DType dt : {DType::kQ5_0, DType::kQ5_1}) {
+        const size_t bb = dtype_block_bytes(dt);
+        std::vector<uint8_t> w(static_cast<size_t>(n) * dtype_row_bytes(dt, k));
+        for (int64_t b = 0; b < n * k / 32; ++b) {
+            uint8_t* blk = w.data() + static_cast<size_t>(b) * bb;
+            std::memset(blk, b % 3 ? 0xFF : 0x00, bb);
+            const uint16_t d = f32_to_f16(0.01f * static_cast<float>(1 + b % 5)), mm = f32_to_f16(-0.3f);
+            std::memcpy(blk, &d, 2);
+            if (dt == DType::kQ5_1) std::memcpy(blk + 2, &mm, 2);
+        }
+        std::vector<float> x(static_cast<size_t>(m * k));
+        for (int64_t t = 0; t < m * k; ++t) x[static_cast<size_t>(t)] = (t / 32 + t / 96) % 2 ? 1.0f : -1.0f;
+        std::vector<float> y0(static_cast<size_t>(m * n)), y1(y0.size(), NAN);
+        ref::matmul(x.data(), m, k, w.data(), dt, n, nullptr, y0.data());
+        cpu::matmul(x.data(), m, k, w.data(), dt, n, nullptr, y1.data());
+        for (size_t i = 0; i < y0.size(); ++i) {
+            EXPECT_NEAR(y0[i], y1[i], 1e-5 * std::fabs(y0[i]) + 1e-3) << GetParam() << " " << dtype_name(dt) << " at " << i;
+        }
+    }
+}
+
 TEST_P(IsaTest, Q6_KExtremeCodesAndScales) {
     // The largest int8 products the SIMD paths must hold exactly: every code 63 or 0 (q − 32 =
     // 31 / −32), scales ±127 / −128, and x rows at ±amax (all quants ±127). Exact in int32, so
