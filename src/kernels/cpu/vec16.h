@@ -10,6 +10,7 @@
 #include <cstring>
 
 namespace ag::kernels::cpu::vec {
+namespace {  // internal linkage: each file gets its own copy, built with its own flags
 
 using v16 = float __attribute__((vector_size(64)));
 using vi16 = int32_t __attribute__((vector_size(64)));
@@ -96,4 +97,5 @@ inline v16 exp_nonpos(v16 x) {
     return tiny ? v16{} : e;
 }
 
+}  // namespace
 }  // namespace ag::kernels::cpu::vec
