@@ -11,7 +11,8 @@
 namespace ag::kernels::cpu {
 
 // y[m, n] = x[m, k] · w[n, k]ᵀ (+ bias[n]).  x, y, bias: f32; w: F32 | F16 | BF16 | Q8_0 | Q4_0
-// | Q4_K rows in their storage layout (for block formats k is a multiple of the block size).
+// | Q4_K | Q5_0 | Q5_1 | Q5_K | Q6_K rows in their storage layout (for block formats k is a
+// multiple of the block size).
 // Quantized weights: each x row is quantized once per call (as ref::matmul does) and blocks are
 // integer dot products. Row i of y is bit-identical whatever m is and whatever the other rows of
 // x hold (batch invariance), on every ISA path.
