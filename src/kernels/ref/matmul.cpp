@@ -65,17 +65,20 @@ float dot_q5_1(const ActQ8_0* x, const quant::BlockQ5_1* w, int64_t nb) {
     return acc;
 }
 
-float dot_q4_k(const quant::BlockQ8_K* x, const quant::BlockQ4_K* w, int64_t nb) {
+namespace {
+
+// Q4_K and Q5_K share everything but the code of element e (0..15 resp. 0..31): per 32-element
+// sub-block s an exact int32 Σ q_x·code times its 6-bit scale, the mins against the Q8_K sums.
+template <class Block, class Code>
+float dot_scale_min(const quant::BlockQ8_K* x, const Block* w, int64_t nb, Code code) {
     float acc = 0.0f;
     for (int64_t b = 0; b < nb; ++b) {
         int32_t sa = 0, sm = 0;
         for (int s = 0; s < 8; ++s) {
             uint8_t sc, mn;
             quant::q4k_scale_min(s, w[b].scales, &sc, &mn);
-            const uint8_t* q = w[b].qs + 32 * (s / 2);
-            const int shift = (s % 2) * 4;
             int32_t dot = 0;
-            for (int l = 0; l < 32; ++l) dot += int32_t{x[b].qs[32 * s + l]} * ((q[l] >> shift) & 15);
+            for (int l = 0; l < 32; ++l) dot += int32_t{x[b].qs[32 * s + l]} * code(w[b], 32 * s + l);
             sa += int32_t{sc} * dot;
             sm += int32_t{mn} * (x[b].bsums[2 * s] + x[b].bsums[2 * s + 1]);
         }
@@ -85,24 +88,17 @@ float dot_q4_k(const quant::BlockQ8_K* x, const quant::BlockQ4_K* w, int64_t nb)
     return acc;
 }
 
+}  // namespace
+
+float dot_q4_k(const quant::BlockQ8_K* x, const quant::BlockQ4_K* w, int64_t nb) {
+    // Element e = 32·s + l: nibble (s % 2) of byte l of the 32-byte group s / 2.
+    return dot_scale_min(x, w, nb, [](const quant::BlockQ4_K& blk, int e) {
+        return (blk.qs[32 * (e / 64) + e % 32] >> (((e / 32) % 2) * 4)) & 15;
+    });
+}
+
 float dot_q5_k(const quant::BlockQ8_K* x, const quant::BlockQ5_K* w, int64_t nb) {
-    float acc = 0.0f;
-    for (int64_t b = 0; b < nb; ++b) {
-        int32_t sa = 0, sm = 0;
-        for (int s = 0; s < 8; ++s) {
-            uint8_t sc, mn;
-            quant::q4k_scale_min(s, w[b].scales, &sc, &mn);
-            int32_t dot = 0;
-            for (int l = 0; l < 32; ++l) {
-                dot += int32_t{x[b].qs[32 * s + l]} * quant::q5k_code(w[b], 32 * s + l);
-            }
-            sa += int32_t{sc} * dot;
-            sm += int32_t{mn} * (x[b].bsums[2 * s] + x[b].bsums[2 * s + 1]);
-        }
-        acc += (x[b].d * f16_to_f32(w[b].d)) * static_cast<float>(sa);
-        acc -= (x[b].d * f16_to_f32(w[b].dmin)) * static_cast<float>(sm);
-    }
-    return acc;
+    return dot_scale_min(x, w, nb, [](const quant::BlockQ5_K& blk, int e) { return quant::q5k_code(blk, e); });
 }
 
 float dot_q6_k(const quant::BlockQ8_K* x, const quant::BlockQ6_K* w, int64_t nb) {
