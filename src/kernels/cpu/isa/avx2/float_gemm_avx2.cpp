@@ -55,20 +55,7 @@ inline float hsum(__m256 v) {
     return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
 }
 
-// 8 weight values at t as f32 (FloatKernel's load_w).
-template <DType WT>
-inline __m256 load_w(const uint8_t* row, int64_t t) {
-    if constexpr (WT == DType::kF32) {
-        return _mm256_loadu_ps(reinterpret_cast<const float*>(row) + t);
-    } else {
-        const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * t));
-        if constexpr (WT == DType::kF16) {
-            return _mm256_cvtph_ps(h);
-        } else {
-            return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-        }
-    }
-}
+#include "kernels/cpu/isa/avx2/load_w.inc"  // load_w
 
 // Converts values t0 .. t1 - 1 of `rows` weight rows (rb bytes apart) into out (ws floats apart),
 // zero-padded to a multiple of 8; rows rows .. rows_pad - 1 are all zero. t0 is a multiple of 8.

@@ -53,19 +53,7 @@ struct Args {
 
 // ---------------------------------------------------------------- float weights
 
-template <DType WT>
-inline __m256 load_w(const uint8_t* row, int64_t t) {
-    if constexpr (WT == DType::kF32) {
-        return _mm256_loadu_ps(reinterpret_cast<const float*>(row) + t);
-    } else {
-        const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * t));
-        if constexpr (WT == DType::kF16) {
-            return _mm256_cvtph_ps(h);
-        } else {
-            return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-        }
-    }
-}
+#include "kernels/cpu/isa/avx2/load_w.inc"  // load_w
 
 template <DType WT>
 struct FloatKernel {

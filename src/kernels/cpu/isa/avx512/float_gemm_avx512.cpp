@@ -56,24 +56,7 @@ struct Scratch {
     }
 };
 
-// One weight chunk of 16 values at t as f32; `mk` selects the values of a tail chunk (the
-// others read as +0), as FloatKernel's load_w.
-template <DType WT>
-inline __m512 load_w(const uint8_t* row, int64_t t, __mmask16 mk, bool tail) {
-    if constexpr (WT == DType::kF32) {
-        const float* p = reinterpret_cast<const float*>(row) + t;
-        return tail ? _mm512_maskz_loadu_ps(mk, p) : _mm512_loadu_ps(p);
-    } else {
-        const uint16_t* p = reinterpret_cast<const uint16_t*>(row) + t;
-        const __m256i h = tail ? _mm256_maskz_loadu_epi16(mk, p)
-                               : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-        if constexpr (WT == DType::kF16) {
-            return _mm512_cvtph_ps(h);
-        } else {
-            return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-        }
-    }
-}
+#include "kernels/cpu/isa/avx512/load_w.inc"  // load_w
 
 // Converts values t0 .. t1 - 1 of `rows` weight rows (rb bytes apart) into out (ws floats apart),
 // zero-padded to a multiple of 16; rows rows .. rows_pad - 1 are all zero. t0 is a multiple of 16.

@@ -51,22 +51,7 @@ struct Args {
 
 // ---------------------------------------------------------------- float weights (F32/F16/BF16)
 
-template <DType WT>
-inline __m512 load_w(const uint8_t* row, int64_t t, __mmask16 mk, bool tail) {
-    if constexpr (WT == DType::kF32) {
-        const float* p = reinterpret_cast<const float*>(row) + t;
-        return tail ? _mm512_maskz_loadu_ps(mk, p) : _mm512_loadu_ps(p);
-    } else {
-        const uint16_t* p = reinterpret_cast<const uint16_t*>(row) + t;
-        const __m256i h = tail ? _mm256_maskz_loadu_epi16(mk, p)
-                               : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-        if constexpr (WT == DType::kF16) {
-            return _mm512_cvtph_ps(h);
-        } else {
-            return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-        }
-    }
-}
+#include "kernels/cpu/isa/avx512/load_w.inc"  // load_w
 
 template <DType WT>
 struct FloatKernel {
