@@ -33,21 +33,7 @@ namespace {
 using quant::BlockQ8_K;
 
 // No std:: templates in this unit (see isa.h).
-inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
-inline int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }
-
-inline float h2f(const uint8_t* p) {
-    uint16_t h;
-    std::memcpy(&h, p, 2);
-    return _cvtsh_ss(h);
-}
-
-struct Args {
-    const float* x;
-    const uint8_t* xa;
-    size_t xrb;  // bytes per prepared activation row
-    int64_t k;
-};
+#include "kernels/cpu/isa/avx512/unit_common.inc"  // imin, imax, h2f, Args, k_scales_mins
 
 // ---------------------------------------------------------------- float weights (F32/F16/BF16)
 
@@ -535,18 +521,6 @@ struct Q4KKernel {
     template <int R>
     static constexpr int cols() { return R <= 2 ? 4 : 2; }
 
-    // 6-bit scales (bytes 0-7) and mins (bytes 8-15) of a Q4_K block.
-    static inline __m128i scales_mins(const uint8_t* s12) {
-        uint32_t w0, w1, w2;
-        std::memcpy(&w0, s12, 4);
-        std::memcpy(&w1, s12 + 4, 4);
-        std::memcpy(&w2, s12 + 8, 4);
-        const uint32_t s_lo = w0 & 0x3f3f3f3fu, m_lo = w1 & 0x3f3f3f3fu;
-        const uint32_t s_hi = (w2 & 0x0f0f0f0fu) | (((w0 >> 6) & 0x03030303u) << 4);
-        const uint32_t m_hi = ((w2 >> 4) & 0x0f0f0f0fu) | (((w1 >> 6) & 0x03030303u) << 4);
-        return _mm_set_epi32(static_cast<int>(m_hi), static_cast<int>(m_lo), static_cast<int>(s_hi),
-                             static_cast<int>(s_lo));
-    }
 
     template <int R, int C>
     static void tile(const Args& a, int64_t i, const uint8_t* const* wr, float* out) {
@@ -563,7 +537,7 @@ struct Q4KKernel {
         for (int64_t sb = 0; sb < nsb; ++sb) {
             __m512i scm[C];
             for (int c = 0; c < C; ++c) {
-                scm[c] = _mm512_cvtepu8_epi32(scales_mins(wr[c] + 144 * sb + 4));
+                scm[c] = _mm512_cvtepu8_epi32(k_scales_mins(wr[c] + 144 * sb + 4));
             }
             __m512i A[R][C];
             for (int r = 0; r < R; ++r)
@@ -591,7 +565,7 @@ struct Q4KKernel {
             const __m128i mdup_idx = _mm_set_epi8(15, 15, 14, 14, 13, 13, 12, 12, 11, 11, 10, 10, 9, 9, 8, 8);
             for (int c = 0; c < C; ++c) {
                 const uint8_t* blk = wr[c] + 144 * sb;
-                const __m256i mdup = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(scales_mins(blk + 4), mdup_idx));
+                const __m256i mdup = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(k_scales_mins(blk + 4), mdup_idx));
                 const __m512 wd = _mm512_set1_ps(h2f(blk)), wm = _mm512_set1_ps(h2f(blk + 2));
                 for (int r = 0; r < R; ++r) {
                     const BlockQ8_K& xr = xb[r * xstride + sb];

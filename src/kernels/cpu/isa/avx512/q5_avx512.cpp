@@ -21,20 +21,7 @@ using panel::kActBlock;
 using panel::kActScale;
 
 // No std:: templates in this unit (see isa.h).
-inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
-
-inline float h2f(const uint8_t* p) {
-    uint16_t h;
-    std::memcpy(&h, p, 2);
-    return _cvtsh_ss(h);
-}
-
-struct Args {
-    const float* x;
-    const uint8_t* xa;
-    size_t xrb;
-    int64_t k;
-};
+#include "kernels/cpu/isa/avx512/unit_common.inc"  // imin, imax, h2f, Args, k_scales_mins
 
 template <bool Q51>
 struct Q5Kernel {

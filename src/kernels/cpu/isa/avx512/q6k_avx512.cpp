@@ -26,20 +26,7 @@ namespace {
 using quant::BlockQ8_K;
 
 // No std:: templates in this unit (see isa.h).
-inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
-
-inline float h2f(const uint8_t* p) {
-    uint16_t h;
-    std::memcpy(&h, p, 2);
-    return _cvtsh_ss(h);
-}
-
-struct Args {
-    const float* x;
-    const uint8_t* xa;
-    size_t xrb;
-    int64_t k;
-};
+#include "kernels/cpu/isa/avx512/unit_common.inc"  // imin, imax, h2f, Args, k_scales_mins
 
 struct Q6KKernel {
     template <int R>
@@ -131,18 +118,6 @@ struct Q5KKernel {
 
     static constexpr int64_t kBB = 176;  // d, dmin (f16), scales[12], qh[32], qs[128]
 
-    // 6-bit scales (bytes 0-7) and mins (bytes 8-15), unpacked as for Q4_K.
-    static inline __m128i scales_mins(const uint8_t* s12) {
-        uint32_t w0, w1, w2;
-        std::memcpy(&w0, s12, 4);
-        std::memcpy(&w1, s12 + 4, 4);
-        std::memcpy(&w2, s12 + 8, 4);
-        const uint32_t s_lo = w0 & 0x3f3f3f3fu, m_lo = w1 & 0x3f3f3f3fu;
-        const uint32_t s_hi = (w2 & 0x0f0f0f0fu) | (((w0 >> 6) & 0x03030303u) << 4);
-        const uint32_t m_hi = ((w2 >> 4) & 0x0f0f0f0fu) | (((w1 >> 6) & 0x03030303u) << 4);
-        return _mm_set_epi32(static_cast<int>(m_hi), static_cast<int>(m_lo), static_cast<int>(s_hi),
-                             static_cast<int>(s_lo));
-    }
 
     template <int R, int C>
     static void tile(const Args& a, int64_t i, const uint8_t* const* wr, float* out) {
@@ -160,7 +135,7 @@ struct Q5KKernel {
             __m512i scm[C], qh[C];
             for (int c = 0; c < C; ++c) {
                 const uint8_t* blk = wr[c] + kBB * sb;
-                scm[c] = _mm512_cvtepu8_epi32(scales_mins(blk + 4));
+                scm[c] = _mm512_cvtepu8_epi32(k_scales_mins(blk + 4));
                 qh[c] = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16)));
             }
             __m512i A[R][C];
@@ -193,7 +168,7 @@ struct Q5KKernel {
             const __m128i mdup_idx = _mm_set_epi8(15, 15, 14, 14, 13, 13, 12, 12, 11, 11, 10, 10, 9, 9, 8, 8);
             for (int c = 0; c < C; ++c) {
                 const uint8_t* blk = wr[c] + kBB * sb;
-                const __m256i mdup = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(scales_mins(blk + 4), mdup_idx));
+                const __m256i mdup = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(k_scales_mins(blk + 4), mdup_idx));
                 const __m512 wd = _mm512_set1_ps(h2f(blk)), wm = _mm512_set1_ps(h2f(blk + 2));
                 for (int r = 0; r < R; ++r) {
                     const BlockQ8_K& xr = xb[r * xstride + sb];
