@@ -11,7 +11,7 @@
 //     nibbles), x the signed side; −128·Σx (resp. −8·Σx) per block comes prepared with x. The
 //     weights are transposed on the fly into panels of 16 rows, so one vpdpbusd advances 16
 //     outputs of one x row (no horizontal sums); see PanelKernel. Every m uses it.
-//   Q4_K · Q8_K: nibbles unsigned; per-sub-block 6-bit scales applied to the int32 lanes with
+//   Q4_K · Q8_K (kquant_avx512.cpp, with Q5_K/Q6_K): nibbles unsigned; per-sub-block 6-bit scales applied to the int32 lanes with
 //     vpdpwssd, the mins term from the Q8_K group sums with vpmaddwd; a 64-value chunk of one
 //     row fills one register.
 #include <immintrin.h>
@@ -22,7 +22,7 @@
 #include "kernels/cpu/isa/avx512/panel_format.h"
 #include "kernels/cpu/isa/avx512/float_gemm_avx512.h"
 #include "kernels/cpu/isa/avx512/q5_avx512.h"
-#include "kernels/cpu/isa/avx512/q6k_avx512.h"
+#include "kernels/cpu/isa/avx512/kquant_avx512.h"
 #include "kernels/cpu/isa/isa.h"
 #include "tensor/quant.h"
 
@@ -493,7 +493,8 @@ struct PanelKernel {  // Q8_0 and Q4_0 weights
     }
 };
 
-// ---------------------------------------------------------------- Q4_K weights
+// ---------------------------------------------------------------- K-quant activations
+// (the Q4_K / Q5_K / Q6_K kernels are in kquant_avx512.cpp)
 
 // Q8_K activations, same bytes as quant::quantize_row_q8_k.
 void prepare_q8_k_act(const float* x, int64_t k, BlockQ8_K* out) {
@@ -517,70 +518,6 @@ void prepare_q8_k_act(const float* x, int64_t k, BlockQ8_K* out) {
     }
 }
 
-struct Q4KKernel {
-    template <int R>
-    static constexpr int cols() { return R <= 2 ? 4 : 2; }
-
-
-    template <int R, int C>
-    static void tile(const Args& a, int64_t i, const uint8_t* const* wr, float* out) {
-        const int64_t nsb = a.k / 256;
-        const auto* xb = reinterpret_cast<const BlockQ8_K*>(a.xa + static_cast<size_t>(i) * a.xrb);
-        const int64_t xstride = static_cast<int64_t>(a.xrb / sizeof(BlockQ8_K));
-        const int64_t next = C * nsb * 144;  // the next tile's rows, for prefetching
-        const __m512i zero = _mm512_setzero_si512();
-        const __m512i shifts = _mm512_set_epi64(4, 4, 4, 4, 0, 0, 0, 0);
-        const __m512i nib = _mm512_set1_epi8(0x0F);
-        __m512 acc[R][C];
-        for (int r = 0; r < R; ++r)
-            for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
-        for (int64_t sb = 0; sb < nsb; ++sb) {
-            __m512i scm[C];
-            for (int c = 0; c < C; ++c) {
-                scm[c] = _mm512_cvtepu8_epi32(k_scales_mins(wr[c] + 144 * sb + 4));
-            }
-            __m512i A[R][C];
-            for (int r = 0; r < R; ++r)
-                for (int c = 0; c < C; ++c) A[r][c] = zero;
-            for (int ch = 0; ch < 4; ++ch) {
-                const __m512i idx = _mm512_set_epi32(2 * ch + 1, 2 * ch + 1, 2 * ch + 1, 2 * ch + 1,
-                                                     2 * ch + 1, 2 * ch + 1, 2 * ch + 1, 2 * ch + 1,
-                                                     2 * ch, 2 * ch, 2 * ch, 2 * ch, 2 * ch, 2 * ch,
-                                                     2 * ch, 2 * ch);
-                __m512i wq[C], sc[C];
-                for (int c = 0; c < C; ++c) {
-                    _mm_prefetch(reinterpret_cast<const char*>(wr[c] + next + 144 * sb + 16 + 32 * ch), _MM_HINT_T0);
-                    const __m512i v = _mm512_broadcast_i64x4(
-                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr[c] + 144 * sb + 16 + 32 * ch)));
-                    wq[c] = _mm512_and_si512(_mm512_srlv_epi64(v, shifts), nib);
-                    sc[c] = _mm512_permutexvar_epi32(idx, scm[c]);
-                }
-                for (int r = 0; r < R; ++r) {
-                    const __m512i xq = _mm512_loadu_si512(xb[r * xstride + sb].qs + 64 * ch);
-                    for (int c = 0; c < C; ++c) {
-                        A[r][c] = _mm512_dpwssd_epi32(A[r][c], _mm512_dpbusd_epi32(zero, wq[c], xq), sc[c]);
-                    }
-                }
-            }
-            const __m128i mdup_idx = _mm_set_epi8(15, 15, 14, 14, 13, 13, 12, 12, 11, 11, 10, 10, 9, 9, 8, 8);
-            for (int c = 0; c < C; ++c) {
-                const uint8_t* blk = wr[c] + 144 * sb;
-                const __m256i mdup = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(k_scales_mins(blk + 4), mdup_idx));
-                const __m512 wd = _mm512_set1_ps(h2f(blk)), wm = _mm512_set1_ps(h2f(blk + 2));
-                for (int r = 0; r < R; ++r) {
-                    const BlockQ8_K& xr = xb[r * xstride + sb];
-                    const __m512 dx = _mm512_set1_ps(xr.d);
-                    const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xr.bsums));
-                    const __m512i mins = _mm512_zextsi256_si512(_mm256_madd_epi16(bs, mdup));
-                    acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(A[r][c]), _mm512_mul_ps(dx, wd), acc[r][c]);
-                    acc[r][c] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(mins), _mm512_mul_ps(dx, wm), acc[r][c]);
-                }
-            }
-        }
-        for (int r = 0; r < R; ++r)
-            for (int c = 0; c < C; ++c) out[r * C + c] = _mm512_reduce_add_ps(acc[r][c]);
-    }
-};
 
 // ---------------------------------------------------------------- loops
 
@@ -623,10 +560,10 @@ void matmul_on(bool amx, DType wt, const float* x, const uint8_t* xa, int64_t m,
         case DType::kBF16: return run<FloatKernel<DType::kBF16>>(a, m, wb, rb, n, j0, j1, bias, y);
         case DType::kQ8_0: return PanelKernel<DType::kQ8_0>::run(xa, a.xrb, m, k, wb, n, j0, j1, bias, y, amx);
         case DType::kQ4_0: return PanelKernel<DType::kQ4_0>::run(xa, a.xrb, m, k, wb, n, j0, j1, bias, y, amx);
-        case DType::kQ4_K: return run<Q4KKernel>(a, m, wb, rb, n, j0, j1, bias, y);
+        case DType::kQ4_K: return q4k_matmul_avx512(xa, a.xrb, m, k, wb, rb, n, j0, j1, bias, y);  // kquant_avx512.cpp
         case DType::kQ5_0: return q5_matmul_avx512(false, xa, a.xrb, m, k, wb, rb, n, j0, j1, bias, y);  // q5_avx512.cpp
         case DType::kQ5_1: return q5_matmul_avx512(true, xa, a.xrb, m, k, wb, rb, n, j0, j1, bias, y);
-        case DType::kQ5_K: return q5k_matmul_avx512(xa, a.xrb, m, k, wb, rb, n, j0, j1, bias, y);  // q6k_avx512.cpp
+        case DType::kQ5_K: return q5k_matmul_avx512(xa, a.xrb, m, k, wb, rb, n, j0, j1, bias, y);
         case DType::kQ6_K: return q6k_matmul_avx512(xa, a.xrb, m, k, wb, rb, n, j0, j1, bias, y);
         default: return;
     }

@@ -11,7 +11,7 @@
 // Q5_K: as matmul_avx512.cpp's Q4_K kernel (a 64-value chunk = one sub-block pair in one register,
 // 6-bit scales applied with vpdpwssd, the mins term from the Q8_K group sums) with the fifth bit
 // of each code taken from qh (bit s of qh[l] for value l of sub-block s).
-#include "kernels/cpu/isa/avx512/q6k_avx512.h"
+#include "kernels/cpu/isa/avx512/kquant_avx512.h"
 
 #include <immintrin.h>
 
@@ -27,6 +27,71 @@ using quant::BlockQ8_K;
 
 // No std:: templates in this unit (see isa.h).
 #include "kernels/cpu/isa/avx512/unit_common.inc"  // imin, imax, h2f, Args, k_scales_mins
+
+struct Q4KKernel {
+    template <int R>
+    static constexpr int cols() { return R <= 2 ? 4 : 2; }
+
+
+    template <int R, int C>
+    static void tile(const Args& a, int64_t i, const uint8_t* const* wr, float* out) {
+        const int64_t nsb = a.k / 256;
+        const auto* xb = reinterpret_cast<const BlockQ8_K*>(a.xa + static_cast<size_t>(i) * a.xrb);
+        const int64_t xstride = static_cast<int64_t>(a.xrb / sizeof(BlockQ8_K));
+        const int64_t next = C * nsb * 144;  // the next tile's rows, for prefetching
+        const __m512i zero = _mm512_setzero_si512();
+        const __m512i shifts = _mm512_set_epi64(4, 4, 4, 4, 0, 0, 0, 0);
+        const __m512i nib = _mm512_set1_epi8(0x0F);
+        __m512 acc[R][C];
+        for (int r = 0; r < R; ++r)
+            for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
+        for (int64_t sb = 0; sb < nsb; ++sb) {
+            __m512i scm[C];
+            for (int c = 0; c < C; ++c) {
+                scm[c] = _mm512_cvtepu8_epi32(k_scales_mins(wr[c] + 144 * sb + 4));
+            }
+            __m512i A[R][C];
+            for (int r = 0; r < R; ++r)
+                for (int c = 0; c < C; ++c) A[r][c] = zero;
+            for (int ch = 0; ch < 4; ++ch) {
+                const __m512i idx = _mm512_set_epi32(2 * ch + 1, 2 * ch + 1, 2 * ch + 1, 2 * ch + 1,
+                                                     2 * ch + 1, 2 * ch + 1, 2 * ch + 1, 2 * ch + 1,
+                                                     2 * ch, 2 * ch, 2 * ch, 2 * ch, 2 * ch, 2 * ch,
+                                                     2 * ch, 2 * ch);
+                __m512i wq[C], sc[C];
+                for (int c = 0; c < C; ++c) {
+                    _mm_prefetch(reinterpret_cast<const char*>(wr[c] + next + 144 * sb + 16 + 32 * ch), _MM_HINT_T0);
+                    const __m512i v = _mm512_broadcast_i64x4(
+                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr[c] + 144 * sb + 16 + 32 * ch)));
+                    wq[c] = _mm512_and_si512(_mm512_srlv_epi64(v, shifts), nib);
+                    sc[c] = _mm512_permutexvar_epi32(idx, scm[c]);
+                }
+                for (int r = 0; r < R; ++r) {
+                    const __m512i xq = _mm512_loadu_si512(xb[r * xstride + sb].qs + 64 * ch);
+                    for (int c = 0; c < C; ++c) {
+                        A[r][c] = _mm512_dpwssd_epi32(A[r][c], _mm512_dpbusd_epi32(zero, wq[c], xq), sc[c]);
+                    }
+                }
+            }
+            const __m128i mdup_idx = _mm_set_epi8(15, 15, 14, 14, 13, 13, 12, 12, 11, 11, 10, 10, 9, 9, 8, 8);
+            for (int c = 0; c < C; ++c) {
+                const uint8_t* blk = wr[c] + 144 * sb;
+                const __m256i mdup = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(k_scales_mins(blk + 4), mdup_idx));
+                const __m512 wd = _mm512_set1_ps(h2f(blk)), wm = _mm512_set1_ps(h2f(blk + 2));
+                for (int r = 0; r < R; ++r) {
+                    const BlockQ8_K& xr = xb[r * xstride + sb];
+                    const __m512 dx = _mm512_set1_ps(xr.d);
+                    const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xr.bsums));
+                    const __m512i mins = _mm512_zextsi256_si512(_mm256_madd_epi16(bs, mdup));
+                    acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(A[r][c]), _mm512_mul_ps(dx, wd), acc[r][c]);
+                    acc[r][c] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(mins), _mm512_mul_ps(dx, wm), acc[r][c]);
+                }
+            }
+        }
+        for (int r = 0; r < R; ++r)
+            for (int c = 0; c < C; ++c) out[r * C + c] = _mm512_reduce_add_ps(acc[r][c]);
+    }
+};
 
 struct Q6KKernel {
     template <int R>
@@ -188,6 +253,13 @@ struct Q5KKernel {
 #include "kernels/cpu/isa/tile_loops.inc"  // row_tiles, run
 
 }  // namespace
+
+void q4k_matmul_avx512(const uint8_t* xa, size_t xrb, int64_t m, int64_t k, const uint8_t* w,
+                       size_t row_bytes, int64_t n, int64_t j0, int64_t j1, const float* bias,
+                       float* y) {
+    const Args a{nullptr, xa, xrb, k};
+    run<Q4KKernel>(a, m, w, row_bytes, n, j0, j1, bias, y);
+}
 
 void q6k_matmul_avx512(const uint8_t* xa, size_t xrb, int64_t m, int64_t k, const uint8_t* w,
                        size_t row_bytes, int64_t n, int64_t j0, int64_t j1, const float* bias,
