@@ -1,7 +1,7 @@
 // AVX-512 path (F, BW, VL, DQ, VNNI; FMA, F16C). Compiled with its own -m flags (see
 // src/kernels/CMakeLists.txt) and only called after CPUID says the CPU has them.
 //
-// F32/F16/BF16 and Q4_K products are computed in tiles of R x rows × C weight rows. Each output
+// F32/F16/BF16 products (and the K-quants' in kquant_avx512.cpp) are computed in tiles of R x rows × C weight rows. Each output
 // element owns one 16-lane accumulator that receives the same sequence of operations whatever R
 // and C are, and is reduced in a fixed order at the end: a row's result does not depend on m or on
 // the other rows (batch invariance); decode (m = 1) and prefill share the code.
@@ -11,8 +11,8 @@
 //     nibbles), x the signed side; −128·Σx (resp. −8·Σx) per block comes prepared with x. The
 //     weights are transposed on the fly into panels of 16 rows, so one vpdpbusd advances 16
 //     outputs of one x row (no horizontal sums); see PanelKernel. Every m uses it.
-//   Q4_K · Q8_K (kquant_avx512.cpp, with Q5_K/Q6_K): nibbles unsigned; per-sub-block 6-bit scales applied to the int32 lanes with
-//     vpdpwssd, the mins term from the Q8_K group sums with vpmaddwd; a 64-value chunk of one
+//   Q4_K · Q8_K (kquant_avx512.cpp, with Q5_K/Q6_K): nibbles unsigned; per-sub-block 6-bit
+//     scales applied to the int32 lanes with vpdpwssd, the mins term from the Q8_K group sums with vpmaddwd; a 64-value chunk of one
 //     row fills one register.
 #include <immintrin.h>
 
