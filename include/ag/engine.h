@@ -78,6 +78,7 @@ struct EngineConfig {
     double kv_cache_memory_gib = 0.0;     ///< 0: a size derived from max_model_len × max_num_seqs
     bool enable_prefix_caching = true;
     int32_t max_num_queued_reqs = 256;
+    int64_t encoder_cache_bytes = int64_t{1} << 30;  ///< vision outputs kept for repeated images
 };
 
 struct EngineStats {
@@ -88,7 +89,13 @@ struct EngineStats {
     int64_t prefix_queries_tokens = 0;
     int64_t prefix_hits_tokens = 0;
     int64_t n_preemptions = 0;
-    int64_t prompt_tokens_total = 0;
+    int64_t prompt_tokens_total = 0;           ///< whole prompts, at each request's first token
+    int64_t prompt_tokens_computed_total = 0;  ///< prompt tokens run through the model
+    int32_t n_encoding = 0;                    ///< requests waiting for the image encoder
+    int64_t images_encoded_total = 0;          ///< vision-tower runs
+    int64_t encoder_cache_hits_total = 0;      ///< images taken from the encoder cache
+    int64_t images_prefix_cached_total = 0;    ///< images not needed: their KV was cached
+    int64_t encoder_cache_bytes = 0;
     int64_t generation_tokens_total = 0;
     int64_t requests_finished_total = 0;
     int64_t requests_aborted_total = 0;

@@ -1,5 +1,9 @@
 #include "base/thread_pool.h"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 
@@ -17,6 +21,7 @@ namespace ag {
 namespace {
 
 std::atomic<int> g_global_threads{0};
+thread_local ThreadPool* t_bound_pool = nullptr;
 
 // Spins until pred() holds or kSpinMicros pass; returns pred()'s last value. After the first
 // few microseconds it yields between checks, so an oversubscribed machine (more threads than
@@ -40,7 +45,7 @@ bool spin_until(Pred pred) {
 
 }  // namespace
 
-ThreadPool::ThreadPool(int n_threads) {
+ThreadPool::ThreadPool(int n_threads, int nice) : nice_(nice) {
     if (n_threads <= 0) n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     n_threads_ = n_threads;
     for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
@@ -55,6 +60,9 @@ ThreadPool::~ThreadPool() {
 }
 
 void ThreadPool::worker_loop(int index) {
+    if (nice_ > 0) {  // best effort: a failure leaves the default priority
+        (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), nice_);
+    }
     uint32_t seen = 0;  // the value at construction, even if a job was posted before we ran
     for (;;) {
         if (!spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; })) {
@@ -97,9 +105,12 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
 }
 
 ThreadPool& ThreadPool::global() {
+    if (t_bound_pool != nullptr) return *t_bound_pool;
     static ThreadPool pool(g_global_threads.load());
     return pool;
 }
+
+void ThreadPool::bind_current(ThreadPool* pool) { t_bound_pool = pool; }
 
 void ThreadPool::set_global_threads(int n_threads) { g_global_threads.store(n_threads); }
 

@@ -41,6 +41,7 @@ struct ServeArgs {
     std::string reasoning_parser = "none";
     std::string api_key;
     int max_num_queued_reqs = 256;
+    double mm_encoder_cache_gb = 1.0;
     std::string content_format = "auto";
     std::string limit_mm_per_prompt;
     std::string allowed_local_media_path;
@@ -75,6 +76,9 @@ void add_flags(CLI::App& cmd, ServeArgs& a) {
         ->check(CLI::IsMember({"none", "glm45"}))->capture_default_str();
     cmd.add_option("--api-key", a.api_key, "require 'Authorization: Bearer KEY'")
         ->envname("AUTOGLM_API_KEY");
+    cmd.add_option("--mm-encoder-cache-gb", a.mm_encoder_cache_gb,
+                   "GiB of vision-tower outputs kept for repeated images (0: no encoder cache)")
+        ->check(CLI::Range(0.0, 1e6))->capture_default_str();
     cmd.add_option("--max-num-queued-reqs", a.max_num_queued_reqs,
                    "waiting requests before new ones get 503")
         ->check(CLI::Range(1, 1 << 20))->capture_default_str();
@@ -209,6 +213,7 @@ EngineConfig engine_config(const ServeArgs& a) {
     c.kv_cache_memory_gib = a.kv_cache_memory_gib;
     c.enable_prefix_caching = a.enable_prefix_caching;
     c.max_num_queued_reqs = a.max_num_queued_reqs;
+    c.encoder_cache_bytes = static_cast<int64_t>(a.mm_encoder_cache_gb * (1ull << 30));
     return c;
 }
 

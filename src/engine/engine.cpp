@@ -1,6 +1,8 @@
 // The engine thread: schedule → one batched forward → sample → update, for every request in
 // flight (vLLM's EngineCore.step). HTTP threads only touch the intake queue, the abort list and
-// per-request output channels.
+// per-request output channels. Images are encoded on the ImageEncoder's thread: a request with
+// images joins the scheduler once every image it needs is encoded (or found in the encoder
+// cache, or not needed because the prefix cache holds its tokens' KV).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -12,6 +14,9 @@
 
 #include "ag/engine.h"
 #include "base/log.h"
+#include "base/thread_pool.h"
+#include "engine/encoder_cache.h"
+#include "engine/image_encoder.h"
 #include "engine/step_planner.h"
 #include "model/model.h"
 #include "runtime/sampler.h"
@@ -21,6 +26,20 @@ namespace ag {
 namespace {
 
 using engine::PlannedSeq;
+
+// One image of a request. Its embeddings are needed only for the prompt tokens the forward
+// computes; pixels are kept until embeddings exist, in case the prefix cache that made the
+// encode unnecessary loses the blocks before the request is (re)admitted.
+struct ImageSlot {
+    std::shared_ptr<const std::vector<float>> pixels;  // [t·h·w, patch_dim]; null once embedded
+    model::ImageGrid grid;
+    uint64_t hash = 0;
+    int64_t first_token = 0;  // its placeholder run in the prompt: [first_token, +n_tokens)
+    int64_t n_tokens = 0;
+    int32_t first_row = 0;    // embed_rows value of its first token
+    engine::ImageEmbeds embeds;  // [n_tokens, hidden]; null until encoded
+    bool encoding = false;       // on the encoder thread
+};
 
 struct ReqState {
     RequestId id = 0;
@@ -32,12 +51,15 @@ struct ReqState {
     int32_t n_top_logprobs = -1;
     bool ignore_eos = false;
     std::vector<int32_t> stop_ids;
+    bool first_token_seen = false;        // its prompt is counted in prompt_tokens_total
+    bool planned = false;                 // handed to the planner
     // Multimodal requests only (images non-empty):
-    std::vector<EngineImage> images;      // pixel values dropped once encoded
+    std::vector<ImageSlot> images;
     std::vector<int32_t> positions;       // [3, n_prompt] M-RoPE positions of the prompt
     int64_t rope_delta = 0;               // generated token at index j gets position j + delta
-    std::vector<int32_t> embed_rows;      // [n_prompt] row of `embeds` per token, -1 for text
-    std::vector<float> embeds;            // [Σ image tokens, hidden], filled at first schedule
+    std::vector<int32_t> embed_rows;      // [n_prompt] image-token row per token, -1 for text
+    std::vector<int32_t> cache_keys;      // prompt with image tokens replaced (prefix cache)
+    int32_t n_encoding = 0;               // images on the encoder thread
 };
 
 // Prefix-cache keys of a prompt: image placeholder tokens are replaced by negative ids derived
@@ -70,13 +92,27 @@ public:
         : model_(std::move(model)), cfg_(cfg),
           kv_(model_->config().text.n_layer, model_->config().text.n_head_kv,
               model_->config().text.head_dim, cfg.block_size, n_blocks),
-          planner_(engine::StepPlanner::create(cfg, n_blocks)) {
+          planner_(engine::StepPlanner::create(cfg, n_blocks)),
+          encoder_cache_(cfg.encoder_cache_bytes) {
+        if (model_->vision() != nullptr) {
+            encoder_ = std::make_unique<engine::ImageEncoder>(
+                *model_->vision(), ThreadPool::global().n_threads(),
+                [this](engine::EncodeResult r) {
+                    {
+                        std::lock_guard lock(mu_);
+                        encoded_.push_back(std::move(r));
+                    }
+                    cv_.notify_all();
+                });
+        }
         thread_ = std::jthread([this](std::stop_token st) { loop(st); });
     }
 
     ~Engine() override {
         thread_.request_stop();
         cv_.notify_all();
+        thread_.join();
+        encoder_.reset();  // before the members its callback uses
     }
 
     Result<Submission> submit(EngineRequest req) override;
@@ -95,10 +131,15 @@ public:
 
 private:
     void loop(std::stop_token st);
-    bool take_inputs();  // intake + aborts; false if there is nothing at all to do
+    bool take_inputs();  // intake, encoder results, aborts; false if there is nothing to do
     Status prepare_images(ReqState& r, EngineRequest& req) const;
-    Status encode_images(ReqState& r) const;
-    void step(const std::vector<PlannedSeq>& plan);
+    void start_images(ReqState& r);
+    void take_encoded(engine::EncodeResult& res);
+    void to_planner(ReqState& r);
+    bool embed_chunk(ReqState& r, int64_t start, int64_t n, std::vector<int32_t>& rows,
+                     std::vector<float>& embeds);
+    void step(std::vector<PlannedSeq> plan);
+    void fail(ReqState& r, const std::string& message);
     void finish(ReqState& r, FinishReason reason, EngineOutput out);
     void publish_stats();
 
@@ -106,19 +147,24 @@ private:
     EngineConfig cfg_;
     model::KvStorage kv_;
     std::unique_ptr<engine::StepPlanner> planner_;
+    engine::EncoderCache encoder_cache_;  // engine thread only
 
-    mutable std::mutex mu_;               // guards intake_, aborts_
+    mutable std::mutex mu_;               // guards intake_, aborts_, encoded_
     std::condition_variable_any cv_;
     std::vector<std::unique_ptr<ReqState>> intake_;
     std::vector<RequestId> aborts_;
+    std::vector<engine::EncodeResult> encoded_;
     std::atomic<RequestId> next_id_{1};
     std::atomic<int32_t> n_queued_{0};    // submitted, not yet admitted to running
 
     std::unordered_map<RequestId, std::unique_ptr<ReqState>> live_;  // engine thread only
+    int32_t n_encoding_reqs_ = 0;         // live requests waiting for the encoder
+    int64_t images_encoded_ = 0, encoder_cache_hits_ = 0, images_prefix_cached_ = 0;
 
     mutable std::mutex stats_mu_;
     EngineStats stats_;
     std::vector<float> logits_;
+    std::unique_ptr<engine::ImageEncoder> encoder_;  // null for text-only models
     std::jthread thread_;
 };
 
@@ -198,54 +244,109 @@ Status Engine::prepare_images(ReqState& r, EngineRequest& req) const {
         }
         grids.push_back(g);
     }
-    auto idx = vm->rope_index(r.tokens, grids);
+    auto idx = vm->rope_index(r.tokens, grids);  // also checks the placeholder runs
     if (!idx.ok()) return idx.status();
     r.positions = std::move(idx->positions);
     r.rope_delta = idx->rope_delta;
-    r.embed_rows = model::image_embed_rows(r.tokens, vm->image_token_id());
-    r.images = std::move(req.images);
+    const int32_t image_id = vm->image_token_id();
+    r.embed_rows = model::image_embed_rows(r.tokens, image_id);
+    r.cache_keys = cache_key_tokens(r.tokens, image_id, req.images);
+    int64_t pos = 0;
+    int32_t row = 0;
+    for (size_t k = 0; k < req.images.size(); ++k) {
+        EngineImage& im = req.images[k];
+        ImageSlot slot;
+        slot.grid = grids[k];
+        slot.hash = im.hash;
+        slot.n_tokens = vm->n_image_tokens(slot.grid);
+        while (r.tokens[static_cast<size_t>(pos)] != image_id) ++pos;  // runs checked above
+        slot.first_token = pos;
+        slot.first_row = row;
+        pos += slot.n_tokens;
+        row += static_cast<int32_t>(slot.n_tokens);
+        slot.pixels = std::make_shared<const std::vector<float>>(std::move(im.pixel_values));
+        r.images.push_back(std::move(slot));
+    }
     return {};
 }
 
-Status Engine::encode_images(ReqState& r) const {
-    const model::VisionModel* vm = model_->vision();
-    for (EngineImage& im : r.images) {
-        auto e = vm->encode_image(im.pixel_values, {im.grid_t, im.grid_h, im.grid_w});
-        if (!e.ok()) return e.status();
-        r.embeds.insert(r.embeds.end(), e->begin(), e->end());
-        im.pixel_values = {};
+engine::EncoderKey encoder_key(const ImageSlot& im) {
+    return {im.hash, static_cast<int32_t>(im.grid.t), static_cast<int32_t>(im.grid.h),
+            static_cast<int32_t>(im.grid.w)};
+}
+
+// Per image: nothing to do when the prefix cache holds the KV of all its tokens (the forward
+// will not compute them), embeddings from the encoder cache, else a job for the encoder.
+void Engine::start_images(ReqState& r) {
+    const int64_t n_hit = planner_->n_prefix_hit(r.cache_keys);
+    for (size_t k = 0; k < r.images.size(); ++k) {
+        ImageSlot& im = r.images[k];
+        if (im.first_token + im.n_tokens <= n_hit) {
+            ++images_prefix_cached_;
+            continue;
+        }
+        if (engine::ImageEmbeds e = encoder_cache_.find(encoder_key(im))) {
+            im.embeds = std::move(e);
+            im.pixels.reset();
+            ++encoder_cache_hits_;
+            continue;
+        }
+        im.encoding = true;
+        ++r.n_encoding;
+        encoder_->submit({r.id, k, im.pixels, im.grid});
     }
-    return {};
+    if (r.n_encoding > 0) ++n_encoding_reqs_;
+}
+
+void Engine::take_encoded(engine::EncodeResult& res) {
+    auto it = live_.find(res.id);
+    ReqState* r = it == live_.end() ? nullptr : it->second.get();
+    if (res.status.ok()) {
+        ++images_encoded_;
+        if (r != nullptr) encoder_cache_.put(encoder_key(r->images[res.image]), res.embeds);
+    }
+    if (r == nullptr || !r->images[res.image].encoding) return;  // aborted or failed meanwhile
+    ImageSlot& im = r->images[res.image];
+    im.encoding = false;
+    --r->n_encoding;
+    if (!res.status.ok()) {
+        fail(*r, fmt::format("image {}: {}", res.image, res.status.message()));
+        return;
+    }
+    im.embeds = std::move(res.embeds);
+    im.pixels.reset();
+    if (r->n_encoding == 0) {
+        --n_encoding_reqs_;
+        to_planner(*r);
+    }
+}
+
+void Engine::to_planner(ReqState& r) {
+    Status s = planner_->add(r.id, r.images.empty() ? r.tokens : r.cache_keys,
+                             r.sampling.max_tokens);
+    if (!s.ok()) {
+        fail(r, s.message());
+        return;
+    }
+    r.planned = true;
 }
 
 bool Engine::take_inputs() {
     std::vector<std::unique_ptr<ReqState>> intake;
     std::vector<RequestId> aborts;
+    std::vector<engine::EncodeResult> encoded;
     {
         std::lock_guard lock(mu_);
         intake.swap(intake_);
         aborts.swap(aborts_);
+        encoded.swap(encoded_);
     }
-    for (auto& r : intake) {
-        // Images are encoded on intake (the engine thread owns the model), before any block is
-        // planned for the request, so a failure ends only this request.
-        Status s = r->images.empty() ? Status() : encode_images(*r);
-        if (s.ok() && r->images.empty()) {
-            s = planner_->add(r->id, r->tokens, r->sampling.max_tokens);
-        } else if (s.ok()) {
-            const int32_t image_id = model_->vision()->image_token_id();
-            s = planner_->add(r->id, cache_key_tokens(r->tokens, image_id, r->images),
-                              r->sampling.max_tokens);
-        }
-        if (!s.ok()) {
-            n_queued_.fetch_sub(1);
-            EngineOutput out;
-            out.n_prompt_tokens = r->n_prompt;
-            out.error = s.message();
-            finish(*r, FinishReason::kError, std::move(out));
-            continue;
-        }
-        live_.emplace(r->id, std::move(r));
+    for (engine::EncodeResult& res : encoded) take_encoded(res);
+    for (auto& up : intake) {
+        ReqState& r = *up;
+        live_.emplace(r.id, std::move(up));
+        if (!r.images.empty()) start_images(r);
+        if (r.n_encoding == 0) to_planner(r);
     }
     for (RequestId id : aborts) {
         auto it = live_.find(id);
@@ -261,10 +362,21 @@ bool Engine::take_inputs() {
     return !live_.empty();
 }
 
+void Engine::fail(ReqState& r, const std::string& message) {
+    EngineOutput out;
+    out.n_prompt_tokens = r.n_prompt;
+    out.error = message;
+    finish(r, FinishReason::kError, std::move(out));
+}
+
 void Engine::finish(ReqState& r, FinishReason reason, EngineOutput out) {
     out.finished = true;
     out.finish_reason = reason;
     r.channel->push(std::move(out));
+    if (r.n_encoding > 0) {
+        encoder_->cancel(r.id);
+        --n_encoding_reqs_;
+    }
     planner_->remove(r.id);
     live_.erase(r.id);  // destroys r
 }
@@ -273,21 +385,26 @@ void Engine::loop(std::stop_token st) {
     while (!st.stop_requested()) {
         {
             std::unique_lock lock(mu_);
-            cv_.wait(lock, st, [&] { return !intake_.empty() || !aborts_.empty() || !live_.empty(); });
+            cv_.wait(lock, st, [&] {
+                return !intake_.empty() || !aborts_.empty() || !encoded_.empty() ||
+                       static_cast<int32_t>(live_.size()) > n_encoding_reqs_;
+            });
         }
         if (st.stop_requested()) break;
         if (!take_inputs()) {
             publish_stats();
             continue;
         }
-        const std::vector<PlannedSeq> plan = planner_->plan();
-        if (!plan.empty()) step(plan);
+        std::vector<PlannedSeq> plan = planner_->plan();
+        const bool idle = plan.empty();
+        if (!idle) step(std::move(plan));
         publish_stats();
-        if (plan.empty()) {
-            // Nothing schedulable (e.g. waiting for blocks that only an abort can free).
+        if (idle) {
+            // Nothing schedulable (waiting for the encoder, or for blocks only an abort frees).
             std::unique_lock lock(mu_);
-            cv_.wait_for(lock, st, std::chrono::milliseconds(5),
-                         [&] { return !intake_.empty() || !aborts_.empty(); });
+            cv_.wait_for(lock, st, std::chrono::milliseconds(5), [&] {
+                return !intake_.empty() || !aborts_.empty() || !encoded_.empty();
+            });
         }
     }
     for (auto& [id, r] : live_) {
@@ -298,11 +415,65 @@ void Engine::loop(std::stop_token st) {
     }
 }
 
-void Engine::step(const std::vector<PlannedSeq>& plan) {
+// The image embeddings of prompt tokens [start, start + n) as a chunk-local buffer: rows[j] is
+// token j's row in `embeds`, -1 for text. An image whose embeddings are missing (skipped for
+// a prefix-cache hit that admission no longer found) is encoded here, on the engine thread;
+// false if that fails (the request has been failed).
+bool Engine::embed_chunk(ReqState& r, int64_t start, int64_t n, std::vector<int32_t>& rows,
+                         std::vector<float>& embeds) {
+    const int64_t hidden = model_->config().text.hidden_size;
+    rows.assign(static_cast<size_t>(n), -1);
+    embeds.clear();
+    int32_t n_rows = 0;
+    for (size_t k = 0; k < r.images.size(); ++k) {
+        ImageSlot& im = r.images[k];
+        const int64_t lo = std::max(start, im.first_token);
+        const int64_t hi = std::min(start + n, im.first_token + im.n_tokens);
+        if (lo >= hi) continue;
+        if (!im.embeds) {
+            auto e = model_->vision()->encode_image(*im.pixels, im.grid);
+            if (!e.ok()) {
+                fail(r, fmt::format("image {}: {}", k, e.status().message()));
+                return false;
+            }
+            im.embeds = std::make_shared<const std::vector<float>>(std::move(e).value());
+            im.pixels.reset();
+            ++images_encoded_;
+            encoder_cache_.put(encoder_key(im), im.embeds);
+        }
+        const float* src = im.embeds->data() + (lo - im.first_token) * hidden;
+        embeds.insert(embeds.end(), src, src + (hi - lo) * hidden);
+        for (int64_t j = lo; j < hi; ++j) rows[static_cast<size_t>(j - start)] = n_rows++;
+    }
+    return true;
+}
+
+void Engine::step(std::vector<PlannedSeq> plan) {
     const model::ModelConfig& mc = model_->config();
     const int64_t vocab = mc.text.vocab_size;
-    std::vector<model::SeqInput> seqs;
     std::vector<std::vector<int32_t>> positions(plan.size()), rows(plan.size());
+    std::vector<std::vector<float>> embeds(plan.size());
+    // Image rows of prefill chunks first: a request whose image cannot be embedded leaves the step.
+    size_t n_kept = 0;
+    for (size_t i = 0; i < plan.size(); ++i) {
+        const PlannedSeq& p = plan[i];
+        ReqState& r = *live_.at(p.id);
+        if (!r.images.empty() && p.start < r.n_prompt &&
+            !embed_chunk(r, p.start, std::min<int64_t>(p.n_tokens, r.n_prompt - p.start),
+                         rows[n_kept], embeds[n_kept])) {
+            rows[n_kept].clear();
+            embeds[n_kept].clear();
+            continue;
+        }
+        if (n_kept != i) plan[n_kept] = std::move(plan[i]);
+        ++n_kept;
+    }
+    plan.resize(n_kept);
+    if (plan.empty()) {
+        planner_->commit(plan, {});
+        return;
+    }
+    std::vector<model::SeqInput> seqs;
     int64_t n_rows = 0;
     for (size_t i = 0; i < plan.size(); ++i) {
         const PlannedSeq& p = plan[i];
@@ -319,16 +490,15 @@ void Engine::step(const std::vector<PlannedSeq>& plan) {
             // Prompt tokens take their M-RoPE positions; generated ones index + rope delta.
             positions[i] = model::text_positions(p.start + r.rope_delta, p.n_tokens);
             if (p.start < r.n_prompt) {  // a prefill chunk: image rows and 3-D positions
-                rows[i].assign(static_cast<size_t>(p.n_tokens), -1);
+                rows[i].resize(static_cast<size_t>(p.n_tokens), -1);
                 const int64_t end = std::min<int64_t>(p.start + p.n_tokens, r.n_prompt);
                 for (int64_t j = p.start; j < end; ++j) {
                     for (int64_t a = 0; a < 3; ++a) {
                         positions[i][static_cast<size_t>(a * p.n_tokens + j - p.start)] =
                             r.positions[static_cast<size_t>(a * r.n_prompt + j)];
                     }
-                    rows[i][static_cast<size_t>(j - p.start)] = r.embed_rows[static_cast<size_t>(j)];
                 }
-                in.embeds = r.embeds;
+                in.embeds = embeds[i];
                 in.embed_rows = rows[i];
             }
         }
@@ -351,13 +521,17 @@ void Engine::step(const std::vector<PlannedSeq>& plan) {
 
     std::vector<int32_t> sampled;
     std::vector<std::pair<RequestId, EngineOutput>> done;
-    int64_t row = 0, n_prompt_computed = 0, n_generated = 0;
+    int64_t row = 0, n_prompt_computed = 0, n_prompt_done = 0, n_generated = 0;
     for (const PlannedSeq& p : plan) {
         ReqState& r = *live_.at(p.id);
         n_prompt_computed += std::max<int64_t>(0, std::min<int64_t>(p.start + p.n_tokens, r.n_prompt) - p.start);
         if (!p.sample) continue;
         std::span<float> l(logits_.data() + row * vocab, static_cast<size_t>(vocab));
         ++row;
+        if (!r.first_token_seen) {  // vLLM counts a request's whole prompt at its first token
+            r.first_token_seen = true;
+            n_prompt_done += r.n_prompt;
+        }
         const std::span<const int32_t> prompt(r.tokens.data(), static_cast<size_t>(r.n_prompt));
         const std::span<const int32_t> output(r.tokens.data() + r.n_prompt, r.tokens.size() - static_cast<size_t>(r.n_prompt));
         runtime::SampleResult sr = r.sampler->sample_with_logprobs(l, prompt, output, r.n_top_logprobs);
@@ -400,20 +574,26 @@ void Engine::step(const std::vector<PlannedSeq>& plan) {
         }
     }
     std::lock_guard lock(stats_mu_);
-    stats_.prompt_tokens_total += n_prompt_computed;
+    stats_.prompt_tokens_total += n_prompt_done;
+    stats_.prompt_tokens_computed_total += n_prompt_computed;
     stats_.generation_tokens_total += n_generated;
     stats_.requests_finished_total += n_finished;
 }
 
 void Engine::publish_stats() {
     const engine::PlannerStats ps = planner_->stats();
-    n_queued_.store(ps.n_waiting + [&] {
+    n_queued_.store(ps.n_waiting + n_encoding_reqs_ + [&] {
         std::lock_guard lock(mu_);
         return static_cast<int32_t>(intake_.size());
     }());
     std::lock_guard lock(stats_mu_);
     stats_.n_running = ps.n_running;
-    stats_.n_waiting = ps.n_waiting;
+    stats_.n_waiting = ps.n_waiting + n_encoding_reqs_;
+    stats_.n_encoding = n_encoding_reqs_;
+    stats_.images_encoded_total = images_encoded_;
+    stats_.encoder_cache_hits_total = encoder_cache_hits_;
+    stats_.images_prefix_cached_total = images_prefix_cached_;
+    stats_.encoder_cache_bytes = encoder_cache_.bytes();
     stats_.kv_usage = ps.kv_usage;
     stats_.n_blocks = ps.n_blocks;
     stats_.prefix_queries_tokens = ps.prefix_queries_tokens;

@@ -31,8 +31,24 @@ public:
         return out;
     }
 
-    void commit(std::span<const PlannedSeq>, std::span<const int32_t> sampled) override {
-        sched_.update(last_, sampled);
+    void commit(std::span<const PlannedSeq> planned, std::span<const int32_t> sampled) override {
+        if (planned.size() == last_.size()) {
+            sched_.update(last_, sampled);
+            return;
+        }
+        std::vector<sched::ScheduledSeq> kept;  // plan order, the seqs the engine ran
+        size_t j = 0;
+        for (const sched::ScheduledSeq& s : last_) {
+            if (j < planned.size() && planned[j].id == s.id) {
+                kept.push_back(s);
+                ++j;
+            }
+        }
+        sched_.update(kept, sampled);
+    }
+
+    int64_t n_prefix_hit(std::span<const int32_t> tokens) const override {
+        return sched_.n_prefix_hit(tokens);
     }
 
     int32_t n_cached_tokens(RequestId id) const override { return sched_.n_cached_tokens(id); }

@@ -38,9 +38,12 @@ public:
     // Frees the request's blocks in any state. Unknown ids are ignored.
     virtual void remove(RequestId id) = 0;
     virtual std::vector<PlannedSeq> plan() = 0;
-    // After the forward: the tokens of every planned seq are computed; `sampled` has the new
-    // token of each seq that sampled (in plan order), -1 for a request that finished on it.
+    // After the forward: the tokens of every seq in `planned` (the last plan, possibly with some
+    // seqs left out) are computed; `sampled` has the new token of each of them that sampled (in
+    // order), -1 for a request that finished on it.
     virtual void commit(std::span<const PlannedSeq> planned, std::span<const int32_t> sampled) = 0;
+    // Tokens of a prompt (cache keys, as given to add()) the prefix cache holds right now.
+    virtual int64_t n_prefix_hit(std::span<const int32_t> tokens) const = 0;
     // Prompt tokens of `id` served from the prefix cache when it was (last) admitted.
     virtual int32_t n_cached_tokens(RequestId id) const = 0;
     virtual PlannerStats stats() const = 0;

@@ -77,25 +77,38 @@ bool Scheduler::schedule_running(Req& r, RequestId id, int64_t& budget, Schedule
     return true;
 }
 
+void Scheduler::find_prefix(std::span<const int32_t> tokens, std::vector<int32_t>& hits,
+                            std::vector<uint64_t>& hashes) const {
+    // Full blocks only, and never the last token (its logits are needed).
+    if (!cfg_.enable_prefix_caching) return;
+    const int64_t bs = cfg_.block_size;
+    const auto n_known = static_cast<int64_t>(tokens.size());
+    uint64_t parent = 0;
+    for (int64_t b = 0; (b + 1) * bs <= n_known - 1; ++b) {
+        const kv::BlockKey key = kv::make_block_key(
+            parent, tokens.subspan(static_cast<size_t>(b * bs), static_cast<size_t>(bs)));
+        auto hit = pool_.lookup(key);
+        if (!hit) break;
+        hits.push_back(*hit);
+        hashes.push_back(key.hash);
+        parent = key.hash;
+    }
+}
+
+int64_t Scheduler::n_prefix_hit(std::span<const int32_t> tokens) const {
+    std::vector<int32_t> hits;
+    std::vector<uint64_t> hashes;
+    find_prefix(tokens, hits, hashes);
+    return static_cast<int64_t>(hits.size()) * cfg_.block_size;
+}
+
 bool Scheduler::admit(RequestId id, int64_t& budget, ScheduleOutput& out) {
     Req& r = reqs_.at(id);
     const auto n_known = static_cast<int64_t>(r.tokens.size());
     const int64_t bs = cfg_.block_size;
-    // Prefix cache: full blocks only, and never the last token (its logits are needed).
     std::vector<int32_t> hits;
     std::vector<uint64_t> hit_hashes;
-    if (cfg_.enable_prefix_caching) {
-        uint64_t parent = 0;
-        for (int64_t b = 0; (b + 1) * bs <= n_known - 1; ++b) {
-            const kv::BlockKey key = kv::make_block_key(
-                parent, std::span(r.tokens).subspan(static_cast<size_t>(b * bs), static_cast<size_t>(bs)));
-            auto hit = pool_.lookup(key);
-            if (!hit) break;
-            hits.push_back(*hit);
-            hit_hashes.push_back(key.hash);
-            parent = key.hash;
-        }
-    }
+    find_prefix(r.tokens, hits, hit_hashes);
     const int64_t n_cached = static_cast<int64_t>(hits.size()) * bs;
     const int64_t n = std::min(budget, n_known - n_cached);
     if (n <= 0) return false;

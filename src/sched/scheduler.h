@@ -61,6 +61,10 @@ public:
     void update(std::span<const ScheduledSeq> scheduled, std::span<const int32_t> sampled);
 
     int32_t n_cached_tokens(RequestId id) const;
+    // Tokens of `tokens` (a prompt) that admission would take from the prefix cache right now
+    // (full blocks, never the last token). Read-only: a later admission may find fewer if blocks
+    // are reused in between.
+    int64_t n_prefix_hit(std::span<const int32_t> tokens) const;
     SchedulerStats stats() const;
     const kv::BlockPool& pool() const { return pool_; }
 
@@ -73,6 +77,8 @@ private:
         int32_t n_cached_first = -1;     // prefix-cache hit at first admission
     };
 
+    void find_prefix(std::span<const int32_t> tokens, std::vector<int32_t>& hits,
+                     std::vector<uint64_t>& hashes) const;
     bool schedule_running(Req& r, RequestId id, int64_t& budget, ScheduleOutput& out);
     bool admit(RequestId id, int64_t& budget, ScheduleOutput& out);
     bool ensure_blocks(Req& r, int64_t n_tokens);

@@ -124,6 +124,21 @@ std::string Metrics::render(const EngineStats* stats) const {
             static_cast<double>(s.prompt_tokens_total));
     counter(out, "vllm:generation_tokens_total", "Number of generation tokens processed.", l,
             static_cast<double>(s.generation_tokens_total));
+    counter(out, "autoglm:prompt_tokens_computed_total",
+            "Prompt tokens run through the model (prompt tokens minus prefix-cache hits).", l,
+            static_cast<double>(s.prompt_tokens_computed_total));
+    gauge(out, "autoglm:num_requests_encoding", "Requests waiting for the image encoder.", l,
+          s.n_encoding);
+    counter(out, "autoglm:mm_images_encoded_total", "Images run through the vision tower.", l,
+            static_cast<double>(s.images_encoded_total));
+    counter(out, "autoglm:mm_encoder_cache_hits_total",
+            "Images whose vision-tower output came from the encoder cache.", l,
+            static_cast<double>(s.encoder_cache_hits_total));
+    counter(out, "autoglm:mm_images_prefix_cached_total",
+            "Images not encoded because the prefix cache held the KV of all their tokens.", l,
+            static_cast<double>(s.images_prefix_cached_total));
+    gauge(out, "autoglm:mm_encoder_cache_bytes", "Bytes held by the encoder cache.", l,
+          static_cast<double>(s.encoder_cache_bytes));
     std::lock_guard lock(mu_);
     header(out, "vllm:request_success_total", "counter",
            "Count of successfully processed requests.");
@@ -158,6 +173,9 @@ nlohmann::json Metrics::snapshot(const EngineStats* stats) const {
             {"num_preemptions_total", s.n_preemptions},
             {"prompt_tokens_total", s.prompt_tokens_total},
             {"generation_tokens_total", s.generation_tokens_total},
+            {"images_encoded_total", s.images_encoded_total},
+            {"encoder_cache_hits_total", s.encoder_cache_hits_total},
+            {"images_prefix_cached_total", s.images_prefix_cached_total},
             {"request_success_total", finished_},
             {"mean_time_to_first_token_seconds", mean(ttft_)},
             {"mean_inter_token_latency_seconds", mean(itl_)},
