@@ -103,14 +103,80 @@ TEST(Kernels, PagedAttentionIsChunkInvariant) {
     }
 }
 
+// Causal GQA attention written out directly (double precision): query i of n_q new ones sits at
+// position n_kv - n_q + i and sees keys 0..that position; head h reads kv head h / (n_head /
+// n_head_kv).
+std::vector<float> attention_by_hand(const std::vector<float>& q, const std::vector<float>& k,
+                                     const std::vector<float>& v, int64_t n_q, int64_t n_kv,
+                                     int64_t n_head, int64_t n_head_kv, int64_t d, float scale) {
+    std::vector<float> o(static_cast<size_t>(n_q * n_head * d));
+    for (int64_t i = 0; i < n_q; ++i) {
+        const int64_t last = n_kv - n_q + i;
+        for (int64_t h = 0; h < n_head; ++h) {
+            const int64_t g = h / (n_head / n_head_kv);
+            std::vector<double> s(static_cast<size_t>(last + 1));
+            double mx = -1e300, sum = 0;
+            for (int64_t j = 0; j <= last; ++j) {
+                double dot = 0;
+                for (int64_t c = 0; c < d; ++c) {
+                    dot += static_cast<double>(q[static_cast<size_t>((i * n_head + h) * d + c)]) *
+                           k[static_cast<size_t>((j * n_head_kv + g) * d + c)];
+                }
+                s[static_cast<size_t>(j)] = dot * scale;
+                mx = std::max(mx, s[static_cast<size_t>(j)]);
+            }
+            for (auto& x : s) sum += (x = std::exp(x - mx));
+            for (int64_t c = 0; c < d; ++c) {
+                double acc = 0;
+                for (int64_t j = 0; j <= last; ++j) {
+                    acc += s[static_cast<size_t>(j)] * v[static_cast<size_t>((j * n_head_kv + g) * d + c)];
+                }
+                o[static_cast<size_t>((i * n_head + h) * d + c)] = static_cast<float>(acc / sum);
+            }
+        }
+    }
+    return o;
+}
+
 TEST(Kernels, AttentionIsCausalAndGroupsContiguously) {
-    // n_head 4, n_head_kv 2: heads 0,1 -> kv 0; heads 2,3 -> kv 1. With one query that sees one
-    // key, the output is exactly that key's v row.
-    const int64_t d = 2;
-    std::vector<float> q(4 * d, 1.0f), k(2 * d, 0.5f), v = {1, 2, 3, 4};
-    std::vector<float> o(4 * d);
-    ref::attention(q.data(), k.data(), v.data(), o.data(), 1, 1, 4, 2, d, 1.0f);
-    EXPECT_EQ(o, (std::vector<float>{1, 2, 1, 2, 3, 4, 3, 4}));
+    // Several queries over many keys, GQA groups of 2 and 4, a prefill (n_q == n_kv) and a
+    // chunk after cached keys (n_q < n_kv): ref and cpu equal the direct formula, and keys or
+    // values a query must not see (later positions, other kv heads) do not change its output.
+    std::mt19937 rng(9);
+    for (auto [n_q, n_kv, n_head, n_head_kv, d] :
+         {std::tuple{6, 6, 4, 2, 16}, {5, 23, 8, 2, 128}, {9, 9, 8, 2, 64}, {3, 40, 4, 1, 40}}) {
+        const int64_t row = n_head_kv * d;
+        auto q = random_vec(static_cast<size_t>(n_q * n_head * d), rng);
+        auto k = random_vec(static_cast<size_t>(n_kv * row), rng);
+        auto v = random_vec(k.size(), rng);
+        const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+        const auto want = attention_by_hand(q, k, v, n_q, n_kv, n_head, n_head_kv, d, scale);
+        std::vector<float> o_ref(want.size()), o_cpu(want.size());
+        ref::attention(q.data(), k.data(), v.data(), o_ref.data(), n_q, n_kv, n_head, n_head_kv,
+                       d, scale);
+        std::vector<int32_t> table{0};
+        cpu::attention_paged(q.data(), k.data(), v.data(), table.data(), n_kv, o_cpu.data(), n_q,
+                             n_kv, n_head, n_head_kv, d, scale);
+        EXPECT_LT(max_abs_diff(o_ref, want), 1e-5f);
+        EXPECT_LT(max_abs_diff(o_cpu, want), 1e-5f);
+        // Query 0 (position n_kv - n_q) must ignore every later key and value.
+        auto k2 = k, v2 = v;
+        for (int64_t j = n_kv - n_q + 1; j < n_kv; ++j) {
+            for (int64_t c = 0; c < row; ++c) {
+                k2[static_cast<size_t>(j * row + c)] = 50.0f;
+                v2[static_cast<size_t>(j * row + c)] = -1e3f;
+            }
+        }
+        std::vector<float> o2(want.size());
+        cpu::attention_paged(q.data(), k2.data(), v2.data(), table.data(), n_kv, o2.data(), n_q,
+                             n_kv, n_head, n_head_kv, d, scale);
+        ref::attention(q.data(), k2.data(), v2.data(), o_ref.data(), n_q, n_kv, n_head,
+                       n_head_kv, d, scale);
+        for (int64_t c = 0; c < n_head * d; ++c) {
+            EXPECT_EQ(o2[static_cast<size_t>(c)], o_cpu[static_cast<size_t>(c)]) << c;
+            EXPECT_NEAR(o_ref[static_cast<size_t>(c)], want[static_cast<size_t>(c)], 1e-5f);
+        }
+    }
 }
 
 TEST(Kernels, RopeRotatesNeighbourPairsOnly) {

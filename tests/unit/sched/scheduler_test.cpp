@@ -80,6 +80,30 @@ TEST(Scheduler, SharedSystemPromptHitsFullBlocks) {
     EXPECT_EQ(s.stats().prefix_hits_tokens, 8);
 }
 
+TEST(Scheduler, PrefixHitQueryMatchesAdmissionAndChangesNothing) {
+    Scheduler s({4, 100, 4, 64, true});
+    auto a = seq(1000, 13);  // 3 full blocks + 1
+    EXPECT_EQ(s.n_prefix_hit(a), 0);
+    s.add_request(1, a);
+    step(s);
+    EXPECT_EQ(s.n_prefix_hit(a), 12);       // never the last token's block
+    EXPECT_EQ(s.n_prefix_hit(seq(1000, 12)), 8);  // 12 tokens: the last one is recomputed
+    auto b = seq(1000, 6);
+    b.push_back(5);
+    EXPECT_EQ(s.n_prefix_hit(b), 4);        // diverges inside the second block
+    const double usage = s.stats().kv_usage;
+    const int64_t queries = s.stats().prefix_queries_tokens;
+    s.add_request(2, a);
+    EXPECT_EQ(s.stats().kv_usage, usage);   // the queries took no block and counted nothing
+    auto out = step(s);
+    EXPECT_EQ(out.seqs.back().start, 12);   // admission found what the query said
+    EXPECT_EQ(s.stats().prefix_queries_tokens, queries + 13);
+    Scheduler off({4, 100, 4, 64, false});
+    off.add_request(1, a);
+    step(off);
+    EXPECT_EQ(off.n_prefix_hit(a), 0);
+}
+
 TEST(Scheduler, AgentPatternReusesUpToTheDivergence) {
     // Step k+1's prompt equals step k's up to token 13, then differs (the old screenshot was
     // dropped): blocks fully before the divergence are reused, nothing after it.
@@ -166,15 +190,25 @@ TEST(Scheduler, RandomisedSimulationKeepsInvariants) {
         }
         ScheduleOutput out = s.schedule();
         EXPECT_LE(out.n_scheduled_tokens, 24);
-        std::set<int32_t> owned;
+        std::map<int32_t, int> uses;  // block -> scheduled sequences whose table holds it
+        std::set<int32_t> written;    // blocks this step's tokens are written to
         std::vector<int32_t> sampled;
         std::set<RequestId> done;
         for (const auto& q : out.seqs) {
             EXPECT_GE(static_cast<int64_t>(q.block_table.size()) * 4, q.start + q.n_tokens);
+            std::set<int32_t> mine(q.block_table.begin(), q.block_table.end());
+            EXPECT_EQ(mine.size(), q.block_table.size()) << "a block twice in one table";
             for (int32_t b : q.block_table) {
                 EXPECT_GT(b, 0);
                 EXPECT_GT(s.pool().ref_count(b), 0);
-                owned.insert(b);
+                ++uses[b];
+            }
+            // A block being written belongs to this sequence alone (shared prefix blocks are
+            // full, computed and read-only).
+            for (int64_t i = q.start / 4; i <= (q.start + q.n_tokens - 1) / 4; ++i) {
+                const int32_t b = q.block_table[static_cast<size_t>(i)];
+                EXPECT_TRUE(written.insert(b).second) << "block " << b << " written twice";
+                EXPECT_EQ(s.pool().ref_count(b), 1) << "shared block " << b << " written";
             }
             if (q.sample) {
                 const bool fin = --remaining[q.id] <= 0;
@@ -182,6 +216,11 @@ TEST(Scheduler, RandomisedSimulationKeepsInvariants) {
                 if (fin) done.insert(q.id);
             }
         }
+        for (int32_t b : written) EXPECT_EQ(uses[b], 1) << "block " << b;
+        for (const auto& [b, n] : uses) EXPECT_GE(s.pool().ref_count(b), n) << "block " << b;
+        int32_t n_held = 0;  // every usable block is either referenced or free, never both
+        for (int32_t b = 1; b < s.pool().n_blocks(); ++b) n_held += s.pool().ref_count(b) > 0;
+        EXPECT_EQ(n_held + s.pool().n_free(), s.pool().n_blocks() - 1);
         s.update(out.seqs, sampled);
         for (RequestId id : done) {
             s.remove_request(id);
