@@ -50,6 +50,11 @@ protected:
         ASSERT_TRUE(m.ok()) << m.status().to_string();
         model_ = std::move(m).value();
         is_f32_ = golden_.at("dtype").get<std::string>() == "float32";
+        ASSERT_GE(golden_.at("cases").size(), 3u) << "golden.json has too few cases";
+        for (const auto& c : golden_.at("cases")) {
+            ASSERT_FALSE(c.at("ids").empty());
+            ASSERT_FALSE(c.at("greedy").empty());
+        }
     }
     fs::path dir_;
     json golden_;
@@ -121,7 +126,13 @@ TEST_P(Golden, GreedyContinuationMatchesTransformers) {
 
 INSTANTIATE_TEST_SUITE_P(Models, Golden, ::testing::ValuesIn(golden_models()),
                          [](const auto& p) { return p.param; });
-GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(Golden);
+
+// The suite above is generated from what is on disk; an empty or partial list (wrong working
+// directory, a golden.json lost) must fail instead of passing with no cases.
+TEST(GoldenModels, EveryCommittedModelIsFound) {
+    EXPECT_EQ(golden_models(),
+              (std::vector<std::string>{"glm4_bf16", "glm4_f32", "glm4v_bf16", "glm4v_f32"}));
+}
 
 }  // namespace
 }  // namespace ag::model

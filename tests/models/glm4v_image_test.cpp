@@ -322,7 +322,11 @@ TEST_P(Glm4vImage, PositionEmbeddingOnTheTableGridIsTheTable) {
 
 INSTANTIATE_TEST_SUITE_P(Models, Glm4vImage, ::testing::ValuesIn(image_models()),
                          [](const auto& p) { return p.param; });
-GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(Glm4vImage);
+
+// An empty list (wrong working directory, image cases lost) must fail, not pass with no cases.
+TEST(Glm4vImageModels, BothImageGoldenModelsAreFound) {
+    EXPECT_EQ(image_models(), (std::vector<std::string>{"glm4v_bf16", "glm4v_f32"}));
+}
 
 // Spec §2.7 worked example: [gMASK] <sop> <|user|> \n <|begin_of_image|> 12 × <|image|> (grid
 // [1, 6, 8]) <|end_of_image|> X <|assistant|> \n.
