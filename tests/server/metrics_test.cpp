@@ -54,7 +54,9 @@ TEST(Metrics, EveryLineIsCommentOrSample) {
         const size_t end = text.find('\n', start);
         ASSERT_NE(end, std::string::npos);
         const std::string line = text.substr(start, end - start);
-        EXPECT_TRUE(line.rfind("# ", 0) == 0 || line.rfind("vllm:", 0) == 0) << line;
+        EXPECT_TRUE(line.rfind("# ", 0) == 0 || line.rfind("vllm:", 0) == 0 ||
+                    line.rfind("autoglm:", 0) == 0)
+            << line;
         start = end + 1;
     }
     EXPECT_NE(text.find("model_name=\"a\\\"b\""), std::string::npos);
