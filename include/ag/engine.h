@@ -15,6 +15,7 @@
 
 #include "ag/types.h"
 #include "base/status.h"
+#include "tensor/kv_quant.h"
 
 namespace ag {
 
@@ -79,6 +80,7 @@ struct EngineConfig {
     bool enable_prefix_caching = true;
     int32_t max_num_queued_reqs = 256;
     int64_t encoder_cache_bytes = int64_t{1} << 30;  ///< vision outputs kept for repeated images
+    KvDType kv_cache_dtype = KvDType::kF32;  ///< storage of K/V (the CLI's default is bf16)
 };
 
 struct EngineStats {
@@ -86,6 +88,10 @@ struct EngineStats {
     int32_t n_waiting = 0;
     double kv_usage = 0.0;                ///< fraction of KV blocks in use
     int64_t n_blocks = 0;
+    int32_t block_size = 0;
+    int64_t kv_bytes_per_token = 0;       ///< K and V over all layers, in the KV dtype
+    int64_t kv_capacity_tokens = 0;       ///< n_blocks × block_size
+    std::string kv_cache_dtype;           ///< kv_dtype_name()
     int64_t prefix_queries_tokens = 0;
     int64_t prefix_hits_tokens = 0;
     int64_t n_preemptions = 0;

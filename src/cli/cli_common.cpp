@@ -24,6 +24,11 @@ void add_model_options(CLI::App& cmd, ModelArgs& args) {
                    "quantize the text decoder's weight matrices while loading (vLLM's flag name): "
                    "q8_0, q4_0 or q4_k; default: keep the checkpoint's dtypes")
         ->check(CLI::IsMember({"q8_0", "q4_0", "q4_k"}, CLI::ignore_case));
+    cmd.add_option("--kv-cache-dtype", args.kv_cache_dtype,
+                   "KV cache storage (vLLM's flag name): auto (= bf16), f32, bf16, f16, int8 "
+                   "(per token and head scale) or int4 (per token, head and 32 channels)")
+        ->check(CLI::IsMember({"auto", "f32", "bf16", "f16", "int8", "int4"}))
+        ->capture_default_str();
 }
 
 Result<LoadedModel> load_model(const ModelArgs& args, bool need_tokenizer) {

@@ -18,6 +18,8 @@ struct ModelArgs {
     std::string model;   // empty: built-in model
     int threads = 0;     // 0: all cores
     std::string quantization;  // "": keep the checkpoint's dtypes; q8_0 | q4_0 | q4_k at load
+    std::string kv_cache_dtype = "auto";  // auto (= bf16) | f32 | bf16 | f16 | int8 | int4
+    KvDType kv_dtype() const { return *parse_kv_dtype(kv_cache_dtype); }
 };
 
 void add_model_options(CLI::App& cmd, ModelArgs& args);

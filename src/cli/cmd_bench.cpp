@@ -41,6 +41,8 @@ void print_bench_model(const BenchModelArgs& a, const LoadedModel& lm,
             {"gen_len", o.gen_len},
             {"repetitions", o.repetitions},
             {"batch", o.batch},
+            {"depth", o.depth},
+            {"kv_cache_dtype", std::string(kv_dtype_name(o.kv_dtype))},
             {"prompt_tokens_per_s", r.prompt_tokens_per_s.mean},
             {"prompt_tokens_per_s_stddev", r.prompt_tokens_per_s.stddev},
             {"gen_tokens_per_s", r.gen_tokens_per_s.mean},
@@ -62,6 +64,8 @@ void print_bench_model(const BenchModelArgs& a, const LoadedModel& lm,
     }
     std::string out = fmt::format("model:     {} ({})\n", lm.dir, lm.model->config().architecture);
     out += fmt::format("threads:   {}{}\n", threads, isa.empty() ? "" : ", kernels " + isa);
+    out += fmt::format("kv cache:  {}{}\n", kv_dtype_name(o.kv_dtype),
+                       o.depth > 0 ? fmt::format(", tg after {} tokens", o.depth) : "");
     if (wbytes.ok()) {
         out += fmt::format("weights:   {:.3f} GiB read per generated token\n",
                            static_cast<double>(*wbytes) / (1 << 30));
@@ -108,6 +112,9 @@ void add_bench_model_command(CLI::App& bench, int& rc) {
                     "Also decode this many sequences together (one forward per step)")
         ->capture_default_str()->check(CLI::Range(1, 4096));
     cmd->add_option("--seed", a->opts.seed, "Seed of the random token ids")->capture_default_str();
+    cmd->add_option("--depth,-d", a->opts.depth,
+                    "tg starts with this many tokens already in the KV cache (llama-bench's -d)")
+        ->capture_default_str()->check(CLI::NonNegativeNumber);
     cmd->add_option("--bandwidth-runs", a->bandwidth_runs, "Read-bandwidth runs (best is kept; 0: skip)")
         ->capture_default_str()->check(CLI::NonNegativeNumber);
     cmd->add_flag("--json", a->json, "Print the result as JSON");
@@ -121,6 +128,7 @@ void add_bench_model_command(CLI::App& bench, int& rc) {
         if (!wbytes.ok()) std::fprintf(stderr, "warning: %s\n", wbytes.status().message().c_str());
         const double bandwidth =
             a->bandwidth_runs > 0 ? tools::measure_read_bandwidth(0, a->bandwidth_runs) : 0.0;
+        a->opts.kv_dtype = a->model.kv_dtype();
         auto r = tools::run_bench_model(*lm->model, a->opts);
         if (!r.ok()) {
             rc = report(r.status());

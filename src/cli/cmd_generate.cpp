@@ -115,6 +115,7 @@ Status run(const GenerateArgs& a) {
     go.sampling = *resolved;
     go.stop_ids = lm->model->config().eos_token_ids;
     go.ignore_eos = a.ignore_eos;
+    go.kv_dtype = a.model.kv_dtype();
 
     tok::IncrementalDetokenizer detok(tk);
     auto on_token = [&](int32_t id) {

@@ -211,6 +211,7 @@ EngineConfig engine_config(const ServeArgs& a) {
     c.max_num_batched_tokens = a.max_num_batched_tokens;
     c.block_size = a.block_size;
     c.kv_cache_memory_gib = a.kv_cache_memory_gib;
+    c.kv_cache_dtype = a.model.kv_dtype();
     c.enable_prefix_caching = a.enable_prefix_caching;
     c.max_num_queued_reqs = a.max_num_queued_reqs;
     c.encoder_cache_bytes = static_cast<int64_t>(a.mm_encoder_cache_gb * (1ull << 30));
@@ -232,6 +233,7 @@ server::ModelInfo model_info(const ServeArgs& a, const LoadedModel& lm,
                      {"max_num_batched_tokens", ec.max_num_batched_tokens},
                      {"block_size", ec.block_size},
                      {"kv_cache_memory_gib", ec.kv_cache_memory_gib},
+                     {"kv_cache_dtype", std::string(kv_dtype_name(ec.kv_cache_dtype))},
                      {"enable_prefix_caching", ec.enable_prefix_caching},
                      {"max_num_queued_reqs", ec.max_num_queued_reqs},
                      {"threads", a.model.threads}};

@@ -91,7 +91,7 @@ public:
     Engine(std::shared_ptr<const model::Model> model, const EngineConfig& cfg, int64_t n_blocks)
         : model_(std::move(model)), cfg_(cfg),
           kv_(model_->config().text.n_layer, model_->config().text.n_head_kv,
-              model_->config().text.head_dim, cfg.block_size, n_blocks),
+              model_->config().text.head_dim, cfg.block_size, n_blocks, cfg.kv_cache_dtype),
           planner_(engine::StepPlanner::create(cfg, n_blocks)),
           encoder_cache_(cfg.encoder_cache_bytes) {
         if (model_->vision() != nullptr) {
@@ -105,6 +105,10 @@ public:
                     cv_.notify_all();
                 });
         }
+        stats_.block_size = cfg.block_size;
+        stats_.kv_bytes_per_token = static_cast<int64_t>(kv_.token_bytes());
+        stats_.kv_capacity_tokens = n_blocks * cfg.block_size;
+        stats_.kv_cache_dtype = std::string(kv_dtype_name(cfg.kv_cache_dtype));
         thread_ = std::jthread([this](std::stop_token st) { loop(st); });
     }
 
@@ -615,8 +619,15 @@ Result<std::unique_ptr<EngineClient>> EngineClient::create(
         return Status(ErrorCode::kInvalidArgument,
                       "block size, max-num-seqs and max-num-batched-tokens must be positive");
     }
-    // KV bytes per block: K and V, every layer, f32.
-    const double block_bytes = 2.0 * static_cast<double>(t.n_layer * cfg.block_size * t.n_head_kv * t.head_dim) * 4.0;
+    if (!kv_dtype_supports(cfg.kv_cache_dtype, t.head_dim)) {
+        return Status(ErrorCode::kInvalidArgument,
+                      fmt::format("--kv-cache-dtype {} cannot store heads of {} values",
+                                  kv_dtype_name(cfg.kv_cache_dtype), t.head_dim));
+    }
+    // KV bytes per block: K and V, every layer, in the KV dtype (scales included).
+    const double token_bytes = 2.0 * static_cast<double>(t.n_layer * t.n_head_kv) *
+                               static_cast<double>(kv_head_bytes(cfg.kv_cache_dtype, t.head_dim));
+    const double block_bytes = token_bytes * cfg.block_size;
     const int64_t min_blocks = (cfg.max_model_len + cfg.block_size - 1) / cfg.block_size + 1;
     int64_t n_blocks;
     if (cfg.kv_cache_memory_gib > 0) {
@@ -633,7 +644,9 @@ Result<std::unique_ptr<EngineClient>> EngineClient::create(
                                   "max-model-len {}: raise --kv-cache-memory or lower --max-model-len",
                                   n_blocks, cfg.block_size, cfg.max_model_len));
     }
-    log::info("KV cache: {} blocks x {} tokens ({:.2f} GiB)", n_blocks, cfg.block_size,
+    log::info("KV cache: {} blocks x {} tokens = {} tokens, dtype {}, {:.1f} KiB per token ({:.2f} GiB)",
+              n_blocks, cfg.block_size, n_blocks * cfg.block_size,
+              kv_dtype_name(cfg.kv_cache_dtype), token_bytes / 1024.0,
               static_cast<double>(n_blocks) * block_bytes / (1ull << 30));
     return std::unique_ptr<EngineClient>(new Engine(std::move(model), cfg, n_blocks));
 }

@@ -2,9 +2,9 @@
 
 namespace ag::model {
 
-KvCache Model::new_cache() const {
+KvCache Model::new_cache(KvDType kv_dtype) const {
     const TextConfig& t = config().text;
-    return KvCache(t.n_layer, t.n_head_kv, t.head_dim);
+    return KvCache(t.n_layer, t.n_head_kv, t.head_dim, kv_dtype);
 }
 
 Status Model::forward(const ForwardInput& in, KvCache& cache, float* logits) const {

@@ -119,7 +119,7 @@ public:
     [[nodiscard]] virtual Status forward_batch(std::span<const SeqInput> seqs, KvStorage& kv,
                                                float* logits) const = 0;
 
-    KvCache new_cache() const;
+    KvCache new_cache(KvDType kv_dtype = KvDType::kF32) const;
     // logits: [all_logits ? n : 1, vocab_size]. Appends to `cache`.
     [[nodiscard]] Status forward(const ForwardInput& in, KvCache& cache, float* logits) const;
 };

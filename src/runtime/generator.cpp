@@ -16,7 +16,7 @@ Result<GenerateResult> generate(const model::Model& model, std::span<const int32
     if (prompt.empty()) return Status(ErrorCode::kInvalidArgument, "the prompt is empty");
     const int64_t vocab = model.config().text.vocab_size;
     GenerateResult res;
-    model::KvCache cache = model.new_cache();
+    model::KvCache cache = model.new_cache(opts.kv_dtype);
     Sampler sampler(opts.sampling);
     std::vector<float> logits(static_cast<size_t>(vocab));
 

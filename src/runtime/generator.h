@@ -28,6 +28,7 @@ struct GenerateOptions {
     ResolvedSampling sampling;
     std::vector<int32_t> stop_ids;   // eos set ∪ request stop_token_ids (ignored if ignore_eos)
     bool ignore_eos = false;
+    KvDType kv_dtype = KvDType::kF32;  // the cache's storage format (--kv-cache-dtype)
     // Multimodal prompts (VisionModel::rope_index + encode_image): [3, n_prompt] positions (empty:
     // text positions), the decoding rope delta, image embeddings and the row of each prompt token.
     std::vector<int32_t> positions;

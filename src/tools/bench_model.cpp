@@ -58,8 +58,8 @@ std::vector<int32_t> random_tokens(std::mt19937_64& rng, int64_t vocab, int64_t 
 
 // pp: one forward over n tokens in a fresh cache (logits of the last token only, as llama-bench).
 Result<double> time_prompt(const model::Model& m, const std::vector<int32_t>& tokens,
-                           std::vector<float>& logits) {
-    model::KvCache cache = m.new_cache();
+                           std::vector<float>& logits, KvDType kv_dtype) {
+    model::KvCache cache = m.new_cache(kv_dtype);
     const auto n = static_cast<int64_t>(tokens.size());
     cache.reserve_more(n);  // allocate before the clock starts
     const std::vector<int32_t> pos = model::text_positions(0, n);
@@ -68,13 +68,22 @@ Result<double> time_prompt(const model::Model& m, const std::vector<int32_t>& to
     return seconds_since(t0);
 }
 
-// tg: `tokens.size()` single-token forwards from a fresh cache.
-Result<double> time_gen(const model::Model& m, const std::vector<int32_t>& tokens,
-                        std::vector<float>& logits) {
-    model::KvCache cache = m.new_cache();
+// tg: `tokens.size()` single-token forwards from a cache that holds `prefix` (computed first, in
+// chunks of 512, untimed).
+Result<double> time_gen(const model::Model& m, const std::vector<int32_t>& prefix,
+                        const std::vector<int32_t>& tokens, std::vector<float>& logits,
+                        KvDType kv_dtype) {
+    model::KvCache cache = m.new_cache(kv_dtype);
+    const auto depth = static_cast<int64_t>(prefix.size());
     const auto n = static_cast<int64_t>(tokens.size());
-    cache.reserve_more(n);
-    const std::vector<int32_t> pos = model::text_positions(0, n);
+    cache.reserve_more(depth + n);
+    for (int64_t c0 = 0; c0 < depth; c0 += 512) {
+        const int64_t c = std::min<int64_t>(512, depth - c0);
+        const std::vector<int32_t> cp = model::text_positions(c0, c);
+        AG_RETURN_IF_ERROR(m.forward({std::span(prefix).subspan(static_cast<size_t>(c0), static_cast<size_t>(c)),
+                                      cp, false}, cache, logits.data()));
+    }
+    const std::vector<int32_t> pos = model::text_positions(depth, n);
     std::vector<int32_t> p1(3);
     const auto t0 = Clock::now();
     for (int64_t i = 0; i < n; ++i) {
@@ -88,11 +97,11 @@ Result<double> time_gen(const model::Model& m, const std::vector<int32_t>& token
 // Batched tg: `steps` forwards, each over one new token of each of `b` sequences (fresh storage,
 // each sequence with its own contiguous blocks). tokens: [b, steps].
 Result<double> time_batch_gen(const model::Model& m, const std::vector<int32_t>& tokens, int64_t b,
-                              int64_t steps, std::vector<float>& logits) {
+                              int64_t steps, std::vector<float>& logits, KvDType kv_dtype) {
     const model::TextConfig& t = m.config().text;
     constexpr int64_t kBlock = 64;
     const int64_t blocks_per_seq = (steps + kBlock - 1) / kBlock;
-    model::KvStorage kv(t.n_layer, t.n_head_kv, t.head_dim, kBlock, b * blocks_per_seq);
+    model::KvStorage kv(t.n_layer, t.n_head_kv, t.head_dim, kBlock, b * blocks_per_seq, kv_dtype);
     std::vector<std::vector<int32_t>> tables(static_cast<size_t>(b));
     for (int64_t s = 0; s < b; ++s) {
         for (int64_t j = 0; j < blocks_per_seq; ++j)
@@ -197,6 +206,10 @@ Result<BenchModelResult> run_bench_model(const model::Model& m, const BenchModel
         return Status(ErrorCode::kInvalidArgument, "bench model: prompt and gen lengths must be >= 0, not both 0");
     if (o.repetitions < 1) return Status(ErrorCode::kInvalidArgument, "bench model: --repetitions must be >= 1");
     if (o.batch < 1) return Status(ErrorCode::kInvalidArgument, "bench model: --batch must be >= 1");
+    if (o.depth < 0) return Status(ErrorCode::kInvalidArgument, "bench model: --depth must be >= 0");
+    if (!kv_dtype_supports(o.kv_dtype, m.config().text.head_dim)) {
+        return Status(ErrorCode::kInvalidArgument, "bench model: the KV dtype cannot hold this model's heads");
+    }
     const model::TextConfig& t = m.config().text;
     std::mt19937_64 rng(o.seed);
     std::vector<float> logits(static_cast<size_t>(std::max(1, o.batch) * t.vocab_size));
@@ -204,11 +217,11 @@ Result<BenchModelResult> run_bench_model(const model::Model& m, const BenchModel
 
     if (o.prompt_len > 0) {
         const auto tokens = random_tokens(rng, t.vocab_size, o.prompt_len);
-        auto warm = time_prompt(m, tokens, logits);
+        auto warm = time_prompt(m, tokens, logits, o.kv_dtype);
         if (!warm.ok()) return warm.status();
         std::vector<double> tps;
         for (int rep = 0; rep < o.repetitions; ++rep) {
-            auto s = time_prompt(m, tokens, logits);
+            auto s = time_prompt(m, tokens, logits, o.kv_dtype);
             if (!s.ok()) return s.status();
             tps.push_back(o.prompt_len / *s);
         }
@@ -216,12 +229,14 @@ Result<BenchModelResult> run_bench_model(const model::Model& m, const BenchModel
     }
     if (o.gen_len > 0) {
         const auto tokens = random_tokens(rng, t.vocab_size, o.gen_len);
+        const auto prefix = random_tokens(rng, t.vocab_size, o.depth);
         // Warm-up: a few steps are enough to fault in the weights and size the scratch buffers.
-        auto warm = time_gen(m, std::vector<int32_t>(tokens.begin(), tokens.begin() + std::min(o.gen_len, 4)), logits);
+        auto warm = time_gen(m, {}, std::vector<int32_t>(tokens.begin(), tokens.begin() + std::min(o.gen_len, 4)),
+                             logits, o.kv_dtype);
         if (!warm.ok()) return warm.status();
         std::vector<double> tps;
         for (int rep = 0; rep < o.repetitions; ++rep) {
-            auto s = time_gen(m, tokens, logits);
+            auto s = time_gen(m, prefix, tokens, logits, o.kv_dtype);
             if (!s.ok()) return s.status();
             tps.push_back(o.gen_len / *s);
         }
@@ -230,11 +245,11 @@ Result<BenchModelResult> run_bench_model(const model::Model& m, const BenchModel
         if (o.batch > 1) {
             const int64_t b = o.batch;
             const auto bt = random_tokens(rng, t.vocab_size, b * o.gen_len);
-            auto w = time_batch_gen(m, bt, b, std::min(o.gen_len, 4), logits);
+            auto w = time_batch_gen(m, bt, b, std::min(o.gen_len, 4), logits, o.kv_dtype);
             if (!w.ok()) return w.status();
             std::vector<double> btps;
             for (int rep = 0; rep < o.repetitions; ++rep) {
-                auto s = time_batch_gen(m, bt, b, o.gen_len, logits);
+                auto s = time_batch_gen(m, bt, b, o.gen_len, logits, o.kv_dtype);
                 if (!s.ok()) return s.status();
                 btps.push_back(static_cast<double>(b * o.gen_len) / *s);
             }

@@ -1,7 +1,8 @@
 // `autoglm bench model`: offline speed of one loaded model, measured the way llama-bench measures
 // it, so the numbers compare with llama.cpp's on the same machine and thread count:
 //   pp  one forward over `prompt_len` random token ids in a fresh KV cache (one chunk);
-//   tg  `gen_len` single-token decode steps, each one forward, starting from a fresh KV cache;
+//   tg  `gen_len` single-token decode steps, each one forward, starting from a fresh KV cache
+//       (or one holding `depth` tokens, filled before the clock starts: llama-bench's -d);
 //   tg×B (optional) the same over B sequences decoded together (one forward over B tokens a step).
 // Each test runs once as a warm-up, then `repetitions` times; tok/s are reported as mean ± sample
 // standard deviation over the repetitions. Generation is also put against the machine's roofline:
@@ -23,6 +24,8 @@ struct BenchModelOptions {
     int repetitions = 5;
     int batch = 1;            // > 1: also measure batched decode of this many sequences
     uint64_t seed = 0;        // random token ids
+    int depth = 0;            // tg: tokens already in the KV cache (llama-bench's -d), untimed
+    KvDType kv_dtype = KvDType::kF32;  // KV cache storage of every test
 };
 
 struct MeanStd {

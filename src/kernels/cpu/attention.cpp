@@ -11,6 +11,11 @@
 //   o = Σ_j (p_j · (1/sum)) · v_j, j in order.
 // So results are batch- and chunk-invariant (a prefill chunk and a later decode step agree).
 //
+// The cache may hold any KvDType (tensor/kv_quant.h). f32 rows are read in place; other formats
+// are converted to f32 tile by tile (16 keys for the scores, 32 values for p·V) into L1 scratch,
+// so the memory traffic stays that of the compressed cache and the arithmetic after the
+// conversion is the f32 path's, in the same order.
+//
 // Written with the vector helpers of vec16.h.
 #include <algorithm>
 #include <cmath>
@@ -18,8 +23,10 @@
 #include <limits>
 #include <vector>
 
+#include "base/check.h"
 #include "base/thread_pool.h"
 #include "kernels/cpu/cpu.h"
+#include "kernels/cpu/kv_rows.h"
 #include "kernels/cpu/vec16.h"
 
 namespace ag::kernels::cpu {
@@ -52,11 +59,12 @@ void score_tile(const float* q, const float* const* kr, int64_t nc, int64_t d, f
 constexpr int64_t kVChunk = 32;
 
 template <int NC, class Row>
-void weighted_sum(const float* p, int64_t pstride, int64_t nh, int64_t n, const Row& vr, int64_t nc,
+void weighted_sum(const float* p, int64_t pstride, int64_t nh, int64_t n, Row& vr, int64_t nc,
                   int64_t d, float* o) {
     if constexpr (NC > 0) {
         for (int64_t j0 = 0; j0 < n; j0 += kVChunk) {
             const int64_t j1 = j0 + kVChunk < n ? j0 + kVChunk : n;
+            vr.prepare(j0, j1);
             for (int64_t h = 0; h < nh; ++h) {
                 const float* ph = p + h * pstride;
                 float* oh = o + h * d;
@@ -71,6 +79,7 @@ void weighted_sum(const float* p, int64_t pstride, int64_t nh, int64_t n, const 
             }
         }
         for (int64_t h = 0; h < nh; ++h) {  // (d % 16 tail: none when NC > 0 is used)
+            if (NC * kL < d) vr.prepare(0, n);
             for (int64_t t = NC * kL; t < d; ++t) {
                 float a = 0.0f;
                 for (int64_t j = 0; j < n; ++j) a += p[h * pstride + j] * vr(j)[t];
@@ -78,6 +87,7 @@ void weighted_sum(const float* p, int64_t pstride, int64_t nh, int64_t n, const 
             }
         }
     } else {
+        vr.prepare(0, n);
         for (int64_t h = 0; h < nh; ++h) {
             const float* ph = p + h * pstride;
             float* oh = o + h * d;
@@ -96,10 +106,32 @@ void weighted_sum(const float* p, int64_t pstride, int64_t nh, int64_t n, const 
     }
 }
 
+// f32 rows of the visible keys (or values) of one kv head: in place for an f32 cache, else the
+// rows [j0, j1) of the last prepare() converted into `tile`.
+struct Rows {
+    const uint8_t* base;
+    const int64_t* offs;  // byte offset of row j's head record
+    KvDType dtype;
+    int64_t d;
+    std::vector<float>* tile;
+    int64_t tile_j0 = 0;
+
+    void prepare(int64_t j0, int64_t j1) {
+        if (dtype == KvDType::kF32) return;
+        if (tile->size() < static_cast<size_t>((j1 - j0) * d)) tile->resize(static_cast<size_t>((j1 - j0) * d));
+        for (int64_t j = j0; j < j1; ++j) kv_read_row(dtype, base + offs[j], d, tile->data() + (j - j0) * d);
+        tile_j0 = j0;
+    }
+    const float* operator()(int64_t j) const {
+        return dtype == KvDType::kF32 ? reinterpret_cast<const float*>(base + offs[j])
+                                      : tile->data() + (j - tile_j0) * d;
+    }
+};
+
 struct Args {
     const float* q;
-    const float* k_cache;
-    const float* v_cache;
+    KvView k_cache;
+    KvView v_cache;
     const int32_t* block_table;
     int64_t block_size, n_q, n_kv, n_head, n_head_kv, d;
     float scale;
@@ -109,8 +141,9 @@ struct Args {
 // Query i, heads h0 .. h0 + nh − 1 (all on kv head hk).
 template <int NC>
 void attend(const Args& a, int64_t i, int64_t h0, int64_t nh, int64_t hk, std::vector<float>& buf,
-            std::vector<int64_t>& offs) {
-    const int64_t d = a.d, nc = d / kL, row = a.n_head_kv * d;
+            std::vector<int64_t>& offs, std::vector<float>& ktile, std::vector<float>& vtile) {
+    const int64_t d = a.d, nc = d / kL;
+    const auto head_bytes = static_cast<int64_t>(kv_head_bytes(a.k_cache.dtype, d));
     const int64_t n_vis = a.n_kv - a.n_q + i + 1;
     const int64_t n_pad = (n_vis + kL - 1) / kL * kL;
     const int64_t qstride = (nc + 1) * kL;  // q rows copied 64-byte-chunk padded
@@ -120,21 +153,23 @@ void attend(const Args& a, int64_t i, int64_t h0, int64_t nh, int64_t hk, std::v
     for (int64_t h = 0; h < nh; ++h) {
         std::memcpy(qb + h * qstride, a.q + (i * a.n_head + h0 + h) * d, static_cast<size_t>(d) * 4);
     }
-    // Offsets (floats) of the visible keys' rows for kv head hk, walking the block table once.
+    // Byte offsets of the visible keys' head records for kv head hk, walking the block table once.
     offs.resize(static_cast<size_t>(n_vis));
     for (int64_t j = 0, blk = 0; j < n_vis; ++blk) {
         const int64_t base = static_cast<int64_t>(a.block_table[blk]) * a.block_size;
         for (int64_t t = 0; t < a.block_size && j < n_vis; ++t, ++j) {
-            offs[static_cast<size_t>(j)] = (base + t) * row + hk * d;
+            offs[static_cast<size_t>(j)] = ((base + t) * a.n_head_kv + hk) * head_bytes;
         }
     }
-    const auto krow = [&](int64_t j) { return a.k_cache + offs[static_cast<size_t>(j)]; };
-    const auto vrow = [&](int64_t j) { return a.v_cache + offs[static_cast<size_t>(j)]; };
+    Rows krows{static_cast<const uint8_t*>(a.k_cache.data), offs.data(), a.k_cache.dtype, d, &ktile};
+    Rows vrows{static_cast<const uint8_t*>(a.v_cache.data), offs.data(), a.v_cache.dtype, d, &vtile};
 
     for (int64_t j0 = 0; j0 < n_vis; j0 += kL) {
+        const int64_t j1 = j0 + kL < n_vis ? j0 + kL : n_vis;
+        krows.prepare(j0, j1);
         const float* kr[kL];
         // Slots past the visible keys repeat key j0; their scores are overwritten below.
-        for (int64_t l = 0; l < kL; ++l) kr[l] = krow(j0 + l < n_vis ? j0 + l : j0);
+        for (int64_t l = 0; l < kL; ++l) kr[l] = krows(j0 + l < n_vis ? j0 + l : j0);
         for (int64_t h = 0; h < nh; ++h) score_tile<NC>(qb + h * qstride, kr, nc, d, a.scale, p + h * n_pad + j0);
     }
     const float neg_inf = -std::numeric_limits<float>::infinity();
@@ -154,7 +189,7 @@ void attend(const Args& a, int64_t i, int64_t h0, int64_t nh, int64_t hk, std::v
         for (int64_t j = 0; j < n_pad; j += kL) store(ph + j, load(ph + j) * inv);
     }
     // The nh heads' outputs are contiguous: [n_q, n_head, d].
-    weighted_sum<NC>(p, n_pad, nh, n_vis, vrow, nc, d, a.out + (i * a.n_head + h0) * d);
+    weighted_sum<NC>(p, n_pad, nh, n_vis, vrows, nc, d, a.out + (i * a.n_head + h0) * d);
 }
 
 }  // namespace
@@ -162,6 +197,14 @@ void attend(const Args& a, int64_t i, int64_t h0, int64_t nh, int64_t hk, std::v
 void attention_paged(const float* q, const float* k_cache, const float* v_cache,
                      const int32_t* block_table, int64_t block_size, float* out, int64_t n_q,
                      int64_t n_kv, int64_t n_head, int64_t n_head_kv, int64_t d, float scale) {
+    attention_paged(q, KvView{k_cache, KvDType::kF32}, KvView{v_cache, KvDType::kF32}, block_table,
+                    block_size, out, n_q, n_kv, n_head, n_head_kv, d, scale);
+}
+
+void attention_paged(const float* q, KvView k_cache, KvView v_cache, const int32_t* block_table,
+                     int64_t block_size, float* out, int64_t n_q, int64_t n_kv, int64_t n_head,
+                     int64_t n_head_kv, int64_t d, float scale) {
+    AG_CHECK(k_cache.dtype == v_cache.dtype, "K and V caches of different dtypes");
     const Args a{q, k_cache, v_cache, block_table, block_size, n_q, n_kv, n_head, n_head_kv, d, scale, out};
     const int64_t group = n_head / n_head_kv;
     ThreadPool& pool = ThreadPool::global();
@@ -172,16 +215,16 @@ void attention_paged(const float* q, const float* k_cache, const float* v_cache,
     while (hpt % 2 == 0 && n_q * (n_head / hpt) < static_cast<int64_t>(pool.n_threads())) hpt /= 2;
     const int64_t per_q = n_head / hpt;
     pool.parallel_for(n_q * per_q, 1, [&](int64_t t0, int64_t t1) {
-        thread_local std::vector<float> buf;
+        thread_local std::vector<float> buf, ktile, vtile;
         thread_local std::vector<int64_t> offs;
         for (int64_t t = t0; t < t1; ++t) {
             // Queries in the order 0, n−1, 1, n−2, …: contiguous task ranges get equal causal work.
             const int64_t u = t / per_q, qi = u % 2 == 0 ? u / 2 : n_q - 1 - u / 2;
             const int64_t h0 = (t % per_q) * hpt, hk = h0 / group;
             switch (d / kL) {
-                case 4: attend<4>(a, qi, h0, hpt, hk, buf, offs); break;
-                case 8: attend<8>(a, qi, h0, hpt, hk, buf, offs); break;
-                default: attend<0>(a, qi, h0, hpt, hk, buf, offs); break;
+                case 4: attend<4>(a, qi, h0, hpt, hk, buf, offs, ktile, vtile); break;
+                case 8: attend<8>(a, qi, h0, hpt, hk, buf, offs, ktile, vtile); break;
+                default: attend<0>(a, qi, h0, hpt, hk, buf, offs, ktile, vtile); break;
             }
         }
     });

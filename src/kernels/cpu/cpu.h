@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "tensor/dtype.h"
+#include "tensor/kv_quant.h"
 
 namespace ag::kernels::cpu {
 
@@ -43,5 +44,19 @@ void rope_interleaved(float* x, const float* cos, const float* sin, int64_t n_to
 void attention_paged(const float* q, const float* k_cache, const float* v_cache,
                      const int32_t* block_table, int64_t block_size, float* out, int64_t n_q,
                      int64_t n_kv, int64_t n_head, int64_t n_head_kv, int64_t d, float scale);
+
+// One layer's K or V cache in a KvDType (tensor/kv_quant.h): slot s, kv head h is the head record
+// at data + (s · n_head_kv + h) · kv_head_bytes(dtype, d).
+struct KvView {
+    const void* data = nullptr;
+    KvDType dtype = KvDType::kF32;
+};
+
+// The same attention over a cache of any KvDType (K and V of one dtype), reading the records
+// directly; with kF32 it is the function above. For another dtype the result equals this
+// function on the dequantized cache (kv_dequantize_head) up to f32 rounding of the conversion.
+void attention_paged(const float* q, KvView k_cache, KvView v_cache, const int32_t* block_table,
+                     int64_t block_size, float* out, int64_t n_q, int64_t n_kv, int64_t n_head,
+                     int64_t n_head_kv, int64_t d, float scale);
 
 }  // namespace ag::kernels::cpu

@@ -39,4 +39,21 @@ void attention(const float* q, const float* k, const float* v, float* out, int64
     }
 }
 
+void attention_paged_kv(const float* q, const void* k_cache, const void* v_cache, KvDType dtype,
+                        const int32_t* block_table, int64_t block_size, float* out, int64_t n_q,
+                        int64_t n_kv, int64_t n_head, int64_t n_head_kv, int64_t d, float scale) {
+    const size_t hb = kv_head_bytes(dtype, d);
+    std::vector<float> k(static_cast<size_t>(n_kv * n_head_kv * d)), v(k.size());
+    for (int64_t j = 0; j < n_kv; ++j) {
+        const int64_t slot = static_cast<int64_t>(block_table[j / block_size]) * block_size + j % block_size;
+        for (int64_t h = 0; h < n_head_kv; ++h) {
+            const size_t rec = static_cast<size_t>(slot * n_head_kv + h) * hb;
+            const size_t dst = static_cast<size_t>((j * n_head_kv + h) * d);
+            kv_dequantize_head(dtype, static_cast<const uint8_t*>(k_cache) + rec, d, k.data() + dst);
+            kv_dequantize_head(dtype, static_cast<const uint8_t*>(v_cache) + rec, d, v.data() + dst);
+        }
+    }
+    attention(q, k.data(), v.data(), out, n_q, n_kv, n_head, n_head_kv, d, scale);
+}
+
 }  // namespace ag::kernels::ref

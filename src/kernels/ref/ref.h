@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "tensor/dtype.h"
+#include "tensor/kv_quant.h"
 #include "tensor/quant.h"
 
 namespace ag::kernels::ref {
@@ -32,15 +33,18 @@ void quantize_act_q8_0(const float* x, ActQ8_0* y, int64_t k);
 // One output element of a quantized matmul over nb blocks (x row already quantized): per block
 // an exact integer dot, scaled by x.d · w.d and accumulated in block order. The portable CPU path
 // uses these too.
-float dot_q8_0(const ActQ8_0* x, const quant::BlockQ8_0* w, int64_t nb);
-float dot_q4_0(const ActQ8_0* x, const quant::BlockQ4_0* w, int64_t nb);
-float dot_q4_k(const quant::BlockQ8_K* x, const quant::BlockQ4_K* w, int64_t nb);
-float dot_q5_k(const quant::BlockQ8_K* x, const quant::BlockQ5_K* w, int64_t nb);
-float dot_q6_k(const quant::BlockQ8_K* x, const quant::BlockQ6_K* w, int64_t nb);
+// noinline: ref::matmul and the scalar ISA path must run the very same instructions for these
+// (they are bit-identical by contract); an inlined copy may be vectorised and contracted
+// differently by the compiler (seen with GCC 12 -march=native on AMD Zen 4).
+[[gnu::noinline]] float dot_q8_0(const ActQ8_0* x, const quant::BlockQ8_0* w, int64_t nb);
+[[gnu::noinline]] float dot_q4_0(const ActQ8_0* x, const quant::BlockQ4_0* w, int64_t nb);
+[[gnu::noinline]] float dot_q4_k(const quant::BlockQ8_K* x, const quant::BlockQ4_K* w, int64_t nb);
+[[gnu::noinline]] float dot_q5_k(const quant::BlockQ8_K* x, const quant::BlockQ5_K* w, int64_t nb);
+[[gnu::noinline]] float dot_q6_k(const quant::BlockQ8_K* x, const quant::BlockQ6_K* w, int64_t nb);
 // Q5_0: per block (d_x·d_w)·Σ q_x·(q_w − 16); Q5_1: (d_x·d_w)·Σ q_x·q_w + (d_x·m_w)·Σ q_x (the
 // Q8_1 block-sum term of ggml, from the same ActQ8_0 record); exact int32 sums, f32 as written.
-float dot_q5_0(const ActQ8_0* x, const quant::BlockQ5_0* w, int64_t nb);
-float dot_q5_1(const ActQ8_0* x, const quant::BlockQ5_1* w, int64_t nb);
+[[gnu::noinline]] float dot_q5_0(const ActQ8_0* x, const quant::BlockQ5_0* w, int64_t nb);
+[[gnu::noinline]] float dot_q5_1(const ActQ8_0* x, const quant::BlockQ5_1* w, int64_t nb);
 
 // y[r, :] = w ⊙ (x[r, :] / sqrt(mean(x[r, :]²) + eps)).  x, y: [rows, cols]; w: [cols].
 void rms_norm(const float* x, const float* w, float* y, int64_t rows, int64_t cols, float eps);
@@ -59,5 +63,12 @@ void rope_interleaved(float* x, const float* cos, const float* sin, int64_t n_to
 // h / (n_head / n_head_kv).  q, out: [n_q, n_head, d]; k, v: [n_kv, n_head_kv, d].
 void attention(const float* q, const float* k, const float* v, float* out, int64_t n_q,
                int64_t n_kv, int64_t n_head, int64_t n_head_kv, int64_t d, float scale);
+
+// attention() over a paged cache of any KvDType (the twin of cpu::attention_paged with KvView):
+// every visible key and value is dequantized with kv_dequantize_head, then as above.
+// k_cache, v_cache: head records, slot s / kv head h at (s · n_head_kv + h) · kv_head_bytes.
+void attention_paged_kv(const float* q, const void* k_cache, const void* v_cache, KvDType dtype,
+                        const int32_t* block_table, int64_t block_size, float* out, int64_t n_q,
+                        int64_t n_kv, int64_t n_head, int64_t n_head_kv, int64_t d, float scale);
 
 }  // namespace ag::kernels::ref

@@ -190,12 +190,8 @@ void Glm4TextModel::layer_forward(const Layer& L, int64_t l, const BatchPlan& pl
     }
     kn::rope_interleaved(q, plan.cos.data(), plan.sin.data(), n, t.n_head, D, n_pairs);
     kn::rope_interleaved(k, plan.cos.data(), plan.sin.data(), n, t.n_head_kv, D, n_pairs);
-    float* kc = kv.k(l);
-    float* vc = kv.v(l);
-    for (int64_t i = 0; i < n; ++i) {
-        std::copy_n(k + i * kv_out, kv_out, kc + plan.slot[sz(i)] * kv_out);
-        std::copy_n(v + i * kv_out, kv_out, vc + plan.slot[sz(i)] * kv_out);
-    }
+    for (int64_t i = 0; i < n; ++i) kv.write(l, plan.slot[sz(i)], k + i * kv_out, v + i * kv_out);
+    const kn::KvView kc{kv.k(l), kv.dtype()}, vc{kv.v(l), kv.dtype()};
     const float scale = 1.0f / std::sqrt(static_cast<float>(D));
     for (size_t s = 0; s < plan.seqs.size(); ++s) {
         const SeqInput& seq = plan.seqs[s];

@@ -124,6 +124,18 @@ std::string Metrics::render(const EngineStats* stats) const {
             static_cast<double>(s.prompt_tokens_total));
     counter(out, "vllm:generation_tokens_total", "Number of generation tokens processed.", l,
             static_cast<double>(s.generation_tokens_total));
+    if (stats != nullptr) {  // vLLM's info gauge: the cache configuration in labels, value 1
+        gauge(out, "vllm:cache_config_info", "Information of the LLMEngine CacheConfig", fmt::format(
+              "{},block_size=\"{}\",cache_dtype=\"{}\",num_gpu_blocks=\"{}\","
+              "bytes_per_token=\"{}\",capacity_tokens=\"{}\"", l, s.block_size,
+              escape_label(s.kv_cache_dtype), s.n_blocks, s.kv_bytes_per_token,
+              s.kv_capacity_tokens), 1.0);
+        gauge(out, "autoglm:kv_cache_bytes_per_token",
+              "KV cache bytes per token (K and V, every layer, in the cache dtype).", l,
+              static_cast<double>(s.kv_bytes_per_token));
+        gauge(out, "autoglm:kv_cache_capacity_tokens", "Tokens the KV cache holds.", l,
+              static_cast<double>(s.kv_capacity_tokens));
+    }
     counter(out, "autoglm:prompt_tokens_computed_total",
             "Prompt tokens run through the model (prompt tokens minus prefix-cache hits).", l,
             static_cast<double>(s.prompt_tokens_computed_total));
@@ -172,6 +184,9 @@ nlohmann::json Metrics::snapshot(const EngineStats* stats) const {
             {"prefix_cache_hits_total", s.prefix_hits_tokens},
             {"num_preemptions_total", s.n_preemptions},
             {"prompt_tokens_total", s.prompt_tokens_total},
+            {"kv_cache_dtype", s.kv_cache_dtype},
+            {"kv_cache_bytes_per_token", s.kv_bytes_per_token},
+            {"kv_cache_capacity_tokens", s.kv_capacity_tokens},
             {"generation_tokens_total", s.generation_tokens_total},
             {"images_encoded_total", s.images_encoded_total},
             {"encoder_cache_hits_total", s.encoder_cache_hits_total},

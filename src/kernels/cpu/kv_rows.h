@@ -1,0 +1,84 @@
+// Reading KV head records (tensor/kv_quant.h) as f32 rows inside the attention kernel. Plain
+// loops the compiler vectorises; each gives exactly kv_dequantize_head's values (the f16 path
+// converts with exact bit arithmetic, so no rounding differs).
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#include "tensor/kv_quant.h"
+
+namespace ag::kernels::cpu {
+namespace {  // internal linkage: built with the including file's flags
+
+inline float kv_bits_to_f32(uint32_t b) {
+    float f;
+    std::memcpy(&f, &b, 4);
+    return f;
+}
+
+inline uint32_t kv_f32_to_bits(float f) {
+    uint32_t b;
+    std::memcpy(&b, &f, 4);
+    return b;
+}
+
+// IEEE half -> float without tables or branches that block vectorisation: the exponent is
+// rebiased by one multiply (normals, inf/nan) and subnormals come from a magic-number
+// subtraction; both are exact.
+inline float kv_f16_to_f32(uint16_t h) {
+    const uint32_t w = static_cast<uint32_t>(h) << 16;
+    const uint32_t sign = w & 0x80000000u;
+    const uint32_t two_w = w + w;
+    const float normal = kv_bits_to_f32((two_w >> 4) + (0xE0u << 23)) * 0x1.0p-112f;
+    const float sub = kv_bits_to_f32((two_w >> 17) | (126u << 23)) - 0.5f;
+    return kv_bits_to_f32(sign | (two_w < (1u << 27) ? kv_f32_to_bits(sub) : kv_f32_to_bits(normal)));
+}
+
+// x[0..d) = the head record at src.
+inline void kv_read_row(KvDType t, const uint8_t* src, int64_t d, float* x) {
+    switch (t) {
+        case KvDType::kF32:
+            std::memcpy(x, src, static_cast<size_t>(d) * 4);
+            return;
+        case KvDType::kBF16:
+            for (int64_t i = 0; i < d; ++i) {
+                uint16_t h;
+                std::memcpy(&h, src + 2 * i, 2);
+                x[i] = kv_bits_to_f32(static_cast<uint32_t>(h) << 16);
+            }
+            return;
+        case KvDType::kF16:
+            for (int64_t i = 0; i < d; ++i) {
+                uint16_t h;
+                std::memcpy(&h, src + 2 * i, 2);
+                x[i] = kv_f16_to_f32(h);
+            }
+            return;
+        case KvDType::kInt8: {
+            float scale;
+            std::memcpy(&scale, src + d, 4);
+            const auto* c = reinterpret_cast<const int8_t*>(src);
+            for (int64_t i = 0; i < d; ++i) x[i] = scale * static_cast<float>(c[i]);
+            return;
+        }
+        case KvDType::kInt4: {
+            const int64_t g = kv_int4_group(d);
+            const uint8_t* meta = src + d / 2;
+            for (int64_t g0 = 0; g0 < d; g0 += g) {
+                uint16_t sc16, lo16;
+                std::memcpy(&sc16, meta + 4 * (g0 / g), 2);
+                std::memcpy(&lo16, meta + 4 * (g0 / g) + 2, 2);
+                const float sc = kv_f16_to_f32(sc16), mn = kv_f16_to_f32(lo16);
+                for (int64_t i = g0 / 2; i < (g0 + g) / 2; ++i) {
+                    x[2 * i] = mn + sc * static_cast<float>(src[i] & 0xf);
+                    x[2 * i + 1] = mn + sc * static_cast<float>(src[i] >> 4);
+                }
+            }
+            return;
+        }
+    }
+}
+
+}  // namespace
+}  // namespace ag::kernels::cpu

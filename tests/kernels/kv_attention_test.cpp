@@ -1,0 +1,168 @@
+// KV cache dtypes (tensor/kv_quant.h): record formats against their definitions, and the paged
+// attention over every dtype against its ref twin, chunk-invariant like the f32 path.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "kernels/cpu/cpu.h"
+#include "kernels/ref/ref.h"
+#include "tensor/dtype.h"
+#include "tensor/kv_quant.h"
+
+namespace ag::kernels {
+namespace {
+
+constexpr KvDType kAll[] = {KvDType::kF32, KvDType::kBF16, KvDType::kF16, KvDType::kInt8,
+                            KvDType::kInt4};
+
+std::vector<float> randn(size_t n, std::mt19937& rng, float scale = 1.0f) {
+    std::normal_distribution<float> d(0.0f, scale);
+    std::vector<float> v(n);
+    for (auto& x : v) x = d(rng);
+    return v;
+}
+
+std::vector<float> round_trip(KvDType t, const std::vector<float>& x) {
+    const auto d = static_cast<int64_t>(x.size());
+    std::vector<uint8_t> rec(kv_head_bytes(t, d));
+    kv_quantize_head(t, x.data(), d, rec.data());
+    std::vector<float> y(x.size());
+    kv_dequantize_head(t, rec.data(), d, y.data());
+    return y;
+}
+
+TEST(KvQuant, NamesSizesAndAuto) {
+    EXPECT_EQ(parse_kv_dtype("auto"), KvDType::kBF16);
+    EXPECT_EQ(parse_kv_dtype("int8"), KvDType::kInt8);
+    EXPECT_EQ(parse_kv_dtype("fp8"), std::nullopt);
+    for (KvDType t : kAll) EXPECT_EQ(parse_kv_dtype(kv_dtype_name(t)), t);
+    // AutoGLM-Phone-9B heads (d 128): bytes per token and layer (2 kv heads, K and V).
+    EXPECT_EQ(kv_head_bytes(KvDType::kF32, 128), 512u);
+    EXPECT_EQ(kv_head_bytes(KvDType::kBF16, 128), 256u);
+    EXPECT_EQ(kv_head_bytes(KvDType::kInt8, 128), 132u);
+    EXPECT_EQ(kv_head_bytes(KvDType::kInt4, 128), 80u);  // 64 code bytes + 4 × (f16, f16)
+    EXPECT_FALSE(kv_dtype_supports(KvDType::kInt4, 7));
+    EXPECT_TRUE(kv_dtype_supports(KvDType::kInt8, 7));
+}
+
+TEST(KvQuant, RecordsFollowTheirDefinition) {
+    std::mt19937 rng(3);
+    for (int64_t d : {8, 40, 64, 128}) {
+        const auto x = randn(static_cast<size_t>(d), rng, 2.0f);
+        EXPECT_EQ(round_trip(KvDType::kF32, x), x);
+        const auto b = round_trip(KvDType::kBF16, x), h = round_trip(KvDType::kF16, x);
+        for (size_t i = 0; i < x.size(); ++i) {
+            EXPECT_EQ(b[i], bf16_to_f32(f32_to_bf16(x[i])));
+            EXPECT_EQ(h[i], f16_to_f32(f32_to_f16(x[i])));
+        }
+        // int8: scale = amax / 127, codes round(x / scale): error at most scale / 2.
+        float amax = 0.0f;
+        for (float v : x) amax = std::max(amax, std::fabs(v));
+        const auto q8 = round_trip(KvDType::kInt8, x);
+        for (size_t i = 0; i < x.size(); ++i) EXPECT_LE(std::fabs(q8[i] - x[i]), amax / 127.0f * 0.5f + 1e-6f);
+        // The largest magnitude is exact up to f32 rounding (code ±127).
+        const auto big = std::max_element(x.begin(), x.end(), [](float a, float c) {
+            return std::fabs(a) < std::fabs(c);
+        }) - x.begin();
+        EXPECT_NEAR(q8[static_cast<size_t>(big)], x[static_cast<size_t>(big)], 1e-5f);
+        // int4: per group of 32 (or the whole head), min + scale · code with 16 levels.
+        const int64_t g = kv_int4_group(d);
+        const auto q4 = round_trip(KvDType::kInt4, x);
+        for (int64_t g0 = 0; g0 < d; g0 += g) {
+            const auto [lo, hi] = std::minmax_element(x.begin() + g0, x.begin() + g0 + g);
+            const float step = (*hi - *lo) / 15.0f;
+            for (int64_t i = g0; i < g0 + g; ++i) {
+                EXPECT_LE(std::fabs(q4[static_cast<size_t>(i)] - x[static_cast<size_t>(i)]),
+                          step * 0.5f + 2e-3f * (std::fabs(*lo) + std::fabs(*hi)))
+                    << "d " << d << " i " << i;
+            }
+        }
+    }
+    // A zero head stays zero in every format (no division by a zero scale).
+    for (KvDType t : kAll) {
+        const std::vector<float> z(32, 0.0f);
+        EXPECT_EQ(round_trip(t, z), z) << kv_dtype_name(t);
+    }
+}
+
+// Fills a paged cache of dtype t: slot (table[j / bs] · bs + j % bs) holds key/value j.
+struct Cache {
+    std::vector<uint8_t> k, v;
+    std::vector<int32_t> table;
+};
+
+Cache make_cache(KvDType t, const std::vector<float>& k, const std::vector<float>& v, int64_t n_kv,
+                 int64_t n_head_kv, int64_t d, int64_t bs, std::mt19937& rng) {
+    const int64_t n_blocks = (n_kv + bs - 1) / bs;
+    Cache c;
+    for (int64_t b = 0; b < n_blocks; ++b) c.table.push_back(static_cast<int32_t>(b + 1));
+    std::shuffle(c.table.begin(), c.table.end(), rng);
+    const size_t hb = kv_head_bytes(t, d);
+    c.k.assign(static_cast<size_t>((n_blocks + 1) * bs * n_head_kv) * hb, 0x5a);
+    c.v = c.k;
+    for (int64_t j = 0; j < n_kv; ++j) {
+        const int64_t slot = c.table[static_cast<size_t>(j / bs)] * bs + j % bs;
+        for (int64_t h = 0; h < n_head_kv; ++h) {
+            const size_t rec = static_cast<size_t>(slot * n_head_kv + h) * hb;
+            const size_t src = static_cast<size_t>((j * n_head_kv + h) * d);
+            kv_quantize_head(t, k.data() + src, d, c.k.data() + rec);
+            kv_quantize_head(t, v.data() + src, d, c.v.data() + rec);
+        }
+    }
+    return c;
+}
+
+TEST(KvAttention, EveryDtypeMatchesRefAndIsChunkInvariant) {
+    std::mt19937 rng(11);
+    for (KvDType t : kAll) {
+        for (auto [n_q, n_kv, n_head, n_head_kv, d, bs] :
+             {std::tuple{1, 1, 2, 1, 8, 4}, {4, 4, 4, 2, 16, 2}, {3, 37, 8, 2, 128, 16},
+              {5, 33, 8, 2, 64, 5}, {2, 70, 16, 2, 128, 16}, {3, 19, 4, 2, 40, 4}}) {
+            const int64_t row = n_head_kv * d;
+            const auto q = randn(static_cast<size_t>(n_q * n_head * d), rng);
+            const auto k = randn(static_cast<size_t>(n_kv * row), rng);
+            const auto v = randn(k.size(), rng);
+            const Cache c = make_cache(t, k, v, n_kv, n_head_kv, d, bs, rng);
+            const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+            std::vector<float> o_ref(q.size()), o_cpu(q.size()), o_one(q.size());
+            ref::attention_paged_kv(q.data(), c.k.data(), c.v.data(), t, c.table.data(), bs,
+                                    o_ref.data(), n_q, n_kv, n_head, n_head_kv, d, scale);
+            const cpu::KvView kv_k{c.k.data(), t}, kv_v{c.v.data(), t};
+            cpu::attention_paged(q.data(), kv_k, kv_v, c.table.data(), bs, o_cpu.data(), n_q, n_kv,
+                                 n_head, n_head_kv, d, scale);
+            float diff = 0.0f;
+            for (size_t i = 0; i < q.size(); ++i) diff = std::max(diff, std::fabs(o_ref[i] - o_cpu[i]));
+            EXPECT_LT(diff, 1e-5f) << kv_dtype_name(t) << " n_kv " << n_kv << " d " << d;
+            // One query at a time (decode against the same cache) gives the same bits.
+            for (int64_t i = 0; i < n_q; ++i) {
+                const int64_t off = i * n_head * d;
+                cpu::attention_paged(q.data() + off, kv_k, kv_v, c.table.data(), bs,
+                                     o_one.data() + off, 1, n_kv - n_q + i + 1, n_head, n_head_kv,
+                                     d, scale);
+            }
+            EXPECT_EQ(o_one, o_cpu) << kv_dtype_name(t) << " n_kv " << n_kv << " d " << d;
+        }
+    }
+}
+
+TEST(KvAttention, F32ViewIsTheFloatKernel) {
+    std::mt19937 rng(12);
+    const int64_t n_q = 3, n_kv = 21, n_head = 8, n_head_kv = 2, d = 64, bs = 4;
+    const auto q = randn(static_cast<size_t>(n_q * n_head * d), rng);
+    const auto k = randn(static_cast<size_t>(n_kv * n_head_kv * d), rng), v = randn(k.size(), rng);
+    const Cache c = make_cache(KvDType::kF32, k, v, n_kv, n_head_kv, d, bs, rng);
+    std::vector<float> a(q.size()), b(q.size());
+    cpu::attention_paged(q.data(), reinterpret_cast<const float*>(c.k.data()),
+                         reinterpret_cast<const float*>(c.v.data()), c.table.data(), bs, a.data(),
+                         n_q, n_kv, n_head, n_head_kv, d, 0.125f);
+    cpu::attention_paged(q.data(), cpu::KvView{c.k.data(), KvDType::kF32},
+                         cpu::KvView{c.v.data(), KvDType::kF32}, c.table.data(), bs, b.data(), n_q,
+                         n_kv, n_head, n_head_kv, d, 0.125f);
+    EXPECT_EQ(a, b);
+}
+
+}  // namespace
+}  // namespace ag::kernels
