@@ -57,10 +57,11 @@ struct Metrics {
     }
 };
 
-std::vector<float> all_logits(const Model& m, const std::vector<int32_t>& ids) {
+std::vector<float> all_logits(const Model& m, const std::vector<int32_t>& ids,
+                              KvDType kv = KvDType::kF32) {
     const auto n = static_cast<int64_t>(ids.size());
     std::vector<float> logits(static_cast<size_t>(n * m.config().text.vocab_size));
-    KvCache cache = m.new_cache();
+    KvCache cache = m.new_cache(kv);
     const auto pos = text_positions(0, n);
     const Status st = m.forward({ids, pos, true}, cache, logits.data());
     EXPECT_TRUE(st.ok()) << st.to_string();
@@ -83,11 +84,12 @@ double kl_divergence(const float* p_logits, const float* q_logits, int64_t v) {
     return std::max(kl, 0.0);
 }
 
-Metrics compare(const Model& ref, const Model& q, const std::vector<std::vector<int32_t>>& prompts) {
+Metrics compare(const Model& ref, const Model& q, const std::vector<std::vector<int32_t>>& prompts,
+                KvDType q_kv = KvDType::kF32) {
     const int64_t v = ref.config().text.vocab_size;
     Metrics m;
     for (const auto& ids : prompts) {
-        const auto a = all_logits(ref, ids), b = all_logits(q, ids);
+        const auto a = all_logits(ref, ids), b = all_logits(q, ids, q_kv);
         for (size_t i = 0; i < ids.size(); ++i) {
             const float* ra = a.data() + static_cast<int64_t>(i) * v;
             const float* rb = b.data() + static_cast<int64_t>(i) * v;
@@ -168,6 +170,89 @@ TEST(QuantAccuracy, GoldenTinyModels) {
     EXPECT_GE(total[0].top1_decisive(), 0.99);
     EXPECT_LT(total[0].kl_mean(), 0.01);
     EXPECT_LT(total[0].kl_mean(), total[1].kl_mean());
+}
+
+// ---- KV cache dtypes (--kv-cache-dtype) against f32 KV, same weights ----
+
+const std::vector<std::pair<KvDType, const char*>> kKvFormats = {
+    {KvDType::kBF16, "kv bf16"}, {KvDType::kF16, "kv f16"}, {KvDType::kInt8, "kv int8"},
+    {KvDType::kInt4, "kv int4"}};
+
+// Greedy continuation of `ids` with a KV cache of `kv` (prefill, then one token per forward).
+std::vector<int32_t> greedy(const Model& m, const std::vector<int32_t>& ids, int64_t n, KvDType kv) {
+    const int64_t v = m.config().text.vocab_size;
+    KvCache cache = m.new_cache(kv);
+    std::vector<float> logits(static_cast<size_t>(v));
+    std::vector<int32_t> out;
+    std::vector<int32_t> cur = ids;
+    int64_t pos0 = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        const auto pos = text_positions(pos0, static_cast<int64_t>(cur.size()));
+        EXPECT_TRUE(m.forward({cur, pos, false}, cache, logits.data()).ok());
+        pos0 += static_cast<int64_t>(cur.size());
+        const auto best = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+        out.push_back(best);
+        cur = {best};
+    }
+    return out;
+}
+
+TEST(KvAccuracy, GoldenTinyModels) {
+    const fs::path root = "tests/golden/models";
+    std::vector<Metrics> total(kKvFormats.size());
+    print_header();
+    int64_t n_greedy = 0, n_greedy_diverged = 0;
+    constexpr float kNearTie = 0.02f;
+    for (const char* name : {"glm4_bf16", "glm4_f32", "glm4v_bf16", "glm4v_f32"}) {
+        std::ifstream in(root / name / "golden.json");
+        ASSERT_TRUE(in.good()) << "run from the repository root";
+        const json g = json::parse(in);
+        auto m = load_model((root / name).string());
+        ASSERT_TRUE(m.ok()) << m.status().to_string();
+        std::vector<std::vector<int32_t>> seqs;
+        for (const auto& c : g.at("cases")) {
+            auto ids = c.at("ids").get<std::vector<int32_t>>();
+            const auto cont = c.at("greedy").get<std::vector<int32_t>>();
+            // bf16 KV: transformers' greedy tokens (which f32 KV reproduces: golden tests), except
+            // where the reference itself is a near tie: at the first differing token, f32's top
+            // two logits must be within kNearTie of each other.
+            const auto got = greedy(**m, ids, static_cast<int64_t>(cont.size()), KvDType::kBF16);
+            const auto n_prompt = ids.size();
+            ++n_greedy;
+            ids.insert(ids.end(), cont.begin(), cont.end());  // score the continuation too
+            const auto first = std::mismatch(got.begin(), got.end(), cont.begin()).first - got.begin();
+            if (static_cast<size_t>(first) < got.size()) {
+                const int64_t v = (*m)->config().text.vocab_size;
+                const auto ref = all_logits(**m, ids);
+                std::vector<float> row(ref.begin() + (static_cast<int64_t>(n_prompt) + first - 1) * v,
+                                       ref.begin() + (static_cast<int64_t>(n_prompt) + first) * v);
+                std::partial_sort(row.begin(), row.begin() + 2, row.end(), std::greater<float>());
+                std::printf("%s prompt %zu: bf16 KV greedy leaves the reference at token %td "
+                            "(reference top-2 gap %.4f)\n", name, n_prompt, first, row[0] - row[1]);
+                EXPECT_LT(row[0] - row[1], kNearTie) << name << " prompt length " << n_prompt;
+                ++n_greedy_diverged;
+            }
+            seqs.push_back(std::move(ids));
+        }
+        for (size_t f = 0; f < kKvFormats.size(); ++f) {
+            const Metrics r = compare(**m, **m, seqs, kKvFormats[f].first);
+            print_row(name, kKvFormats[f].second, r);
+            total[f].add(r);
+        }
+    }
+    for (size_t f = 0; f < kKvFormats.size(); ++f) print_row("golden, all", kKvFormats[f].second, total[f]);
+    std::printf("bf16 KV greedy equal to the reference in %lld of %lld cases\n",
+                static_cast<long long>(n_greedy - n_greedy_diverged), static_cast<long long>(n_greedy));
+    EXPECT_GE(n_greedy, 12);
+    EXPECT_LE(n_greedy_diverged * 8, n_greedy);
+    // Targets of issue #12 on the decisive positions: bf16 and int8 here; int4 is held to its
+    // 97% on the synthetic model below (these tiny random models have d 16 heads and nearly flat
+    // logits; the numbers are in docs/benchmarks.md).
+    EXPECT_GE(total[0].top1_decisive(), 0.999);  // bf16
+    EXPECT_GE(total[2].top1_decisive(), 0.99);   // int8
+    EXPECT_LT(total[1].kl_mean(), total[0].kl_mean());
+    EXPECT_LT(total[0].kl_mean(), total[2].kl_mean());
+    EXPECT_LT(total[2].kl_mean(), total[3].kl_mean());
 }
 
 // ---- synthetic GLM-4 with Q4_K-compatible rows ----
@@ -308,6 +393,33 @@ TEST(QuantAccuracy, SyntheticGlm4WithQ4KRows) {
 // own rounding (activation quantization in the integer dot products), far below the 4-bit
 // formats' weight error. Also measures the effect of keeping lm_head at Q8_0 (llama.cpp keeps
 // output.weight at 6 bits for its 4-bit types).
+TEST(KvAccuracy, SyntheticGlm4) {
+    const SynthShape s;
+    const fs::path dir = write_synthetic(s, "kv");
+    std::mt19937 rng(77);
+    std::uniform_int_distribution<int32_t> tok(0, static_cast<int32_t>(s.vocab - 1));
+    std::vector<std::vector<int32_t>> prompts(8, std::vector<int32_t>(96));
+    for (auto& p : prompts) {
+        for (auto& t : p) t = tok(rng);
+    }
+    auto m = load_model(dir.string());
+    ASSERT_TRUE(m.ok()) << m.status().to_string();
+    print_header();
+    std::vector<Metrics> res;
+    for (const auto& [kv, name] : kKvFormats) {
+        res.push_back(compare(**m, **m, prompts, kv));
+        print_row("synthetic d256 L4 head_dim 64", name, res.back());
+    }
+    fs::remove_all(dir);
+    EXPECT_GE(res[0].top1_decisive(), 0.999);
+    EXPECT_GE(res[2].top1_decisive(), 0.99);
+    EXPECT_GE(res[3].top1_decisive(), 0.97);
+    // More bits, less error: f16 (10-bit mantissa) < bf16 (7) < int8 < int4.
+    EXPECT_LT(res[1].kl_mean(), res[0].kl_mean());
+    EXPECT_LT(res[0].kl_mean(), res[2].kl_mean());
+    EXPECT_LT(res[2].kl_mean(), res[3].kl_mean());
+}
+
 TEST(QuantAccuracy, QuantizedLoadRunsTheDequantizedWeights) {
     const SynthShape s;
     const fs::path ref_dir = write_synthetic(s);
