@@ -3,11 +3,13 @@
 llama-cpp-python's low-level C API (no sampling, no Python work between decodes):
 
   pp  one llama_decode over `prompt_len` random token ids (one batch) in an empty KV cache;
-  tg  `gen_len` single-token llama_decode calls from an empty KV cache;
+  tg  `gen_len` single-token llama_decode calls from an empty KV cache (or after `depth` tokens
+      decoded untimed, llama-bench's -d);
   tg×B (optional) `gen_len` steps of one llama_decode over B sequences' next tokens.
 
 Each test runs once as a warm-up, then `repetitions` times (the cache cleared before each), like
-llama-bench (n_batch 2048, n_ubatch 512, f16 KV cache, flash attention auto, CPU only).
+llama-bench (n_batch 2048, n_ubatch 512, f16 KV cache, flash attention auto, CPU only);
+--cache-type q8_0|q4_0 sets -ctk/-ctv (flash attention on, which quantized V needs).
 Prints JSON with the same keys as `autoglm bench model --json`.
 """
 from __future__ import annotations
@@ -28,7 +30,8 @@ def mean_sd(xs: list[float]) -> tuple[float, float]:
 
 
 class Bench:
-    def __init__(self, path: str, threads: int, n_ctx: int, n_seq: int = 1):
+    def __init__(self, path: str, threads: int, n_ctx: int, n_seq: int = 1,
+                 cache_type: str = "f16"):
         mp = L.llama_model_default_params()
         mp.n_gpu_layers = 0
         self.model = L.llama_model_load_from_file(path.encode(), mp)
@@ -42,6 +45,11 @@ class Bench:
         cp.n_threads = threads
         cp.n_threads_batch = threads
         cp.flash_attn_type = L.LLAMA_FLASH_ATTN_TYPE_AUTO
+        if cache_type != "f16":
+            ggml_type = {"q8_0": L.GGML_TYPE_Q8_0, "q4_0": L.GGML_TYPE_Q4_0}[cache_type]
+            cp.type_k = ggml_type
+            cp.type_v = ggml_type
+            cp.flash_attn_type = L.LLAMA_FLASH_ATTN_TYPE_ENABLED
         self.ctx = L.llama_init_from_model(self.model, cp)
         if not self.ctx:
             raise SystemExit("llama.cpp could not create a context")
@@ -65,10 +73,15 @@ class Bench:
         L.llama_synchronize(self.ctx)
         return time.perf_counter() - t0
 
-    def gen(self, n: int) -> float:
+    def gen(self, n: int, depth: int = 0) -> float:
         ids = [self.rng.randrange(self.n_vocab) for _ in range(n)]
         tok = (L.llama_token * 1)()
         self.clear()
+        for c0 in range(0, depth, 2048):  # untimed, as llama-bench's -d
+            c = min(2048, depth - c0)
+            pre = (L.llama_token * c)(*[self.rng.randrange(self.n_vocab) for _ in range(c)])
+            self.decode(L.llama_batch_get_one(pre, c))
+        L.llama_synchronize(self.ctx)
         t0 = time.perf_counter()
         for i in range(n):
             tok[0] = ids[i]
@@ -109,6 +122,9 @@ def main() -> int:
     ap.add_argument("--gen-len", type=int, default=128)
     ap.add_argument("--repetitions", type=int, default=5)
     ap.add_argument("--batch", type=int, default=1)
+    ap.add_argument("--depth", type=int, default=0, help="tg after this many tokens (llama-bench -d)")
+    ap.add_argument("--cache-type", choices=["f16", "q8_0", "q4_0"], default="f16",
+                    help="KV cache type (llama-bench -ctk/-ctv)")
     ap.add_argument("--verbose", action="store_true", help="keep llama.cpp's log")
     a = ap.parse_args()
 
@@ -118,10 +134,12 @@ def main() -> int:
         L.llama_log_set(quiet, ctypes.c_void_p())
     out: dict = {"model": a.model, "engine": "llama.cpp", "llama_cpp_python": L.__version__,
                  "threads": a.threads, "prompt_len": a.prompt_len, "gen_len": a.gen_len,
-                 "repetitions": a.repetitions, "batch": a.batch,
+                 "repetitions": a.repetitions, "batch": a.batch, "depth": a.depth,
+                 "kv_cache_dtype": a.cache_type,
                  "system_info": L.llama_print_system_info().decode(errors="replace").strip()}
 
-    b = Bench(a.model, a.threads, a.prompt_len + a.gen_len)
+    b = Bench(a.model, a.threads, max(a.prompt_len, a.depth) + a.gen_len + 1,
+              cache_type=a.cache_type)
     out["model_bytes"] = int(L.llama_model_size(b.model))
     out["model_params"] = int(L.llama_model_n_params(b.model))
     if a.prompt_len > 0:
@@ -130,7 +148,7 @@ def main() -> int:
         out["prompt_tokens_per_s"], out["prompt_tokens_per_s_stddev"] = mean_sd(tps)
     if a.gen_len > 0:
         b.gen(1)  # warm-up, as llama-bench
-        tps = [a.gen_len / b.gen(a.gen_len) for _ in range(a.repetitions)]
+        tps = [a.gen_len / b.gen(a.gen_len, a.depth) for _ in range(a.repetitions)]
         out["gen_tokens_per_s"], out["gen_tokens_per_s_stddev"] = mean_sd(tps)
     b.close()
 

@@ -2,7 +2,8 @@
 // it, so the numbers compare with llama.cpp's on the same machine and thread count:
 //   pp  one forward over `prompt_len` random token ids in a fresh KV cache (one chunk);
 //   tg  `gen_len` single-token decode steps, each one forward, starting from a fresh KV cache
-//       (or one holding `depth` tokens, filled before the clock starts: llama-bench's -d);
+//       (or one holding `depth` tokens, filled with random K/V before the clock starts; what
+//       llama-bench's -d measures, without its prefill);
 //   tg×B (optional) the same over B sequences decoded together (one forward over B tokens a step).
 // Each test runs once as a warm-up, then `repetitions` times; tok/s are reported as mean ± sample
 // standard deviation over the repetitions. Generation is also put against the machine's roofline:
