@@ -52,7 +52,6 @@ struct ReqState {
     bool ignore_eos = false;
     std::vector<int32_t> stop_ids;
     bool first_token_seen = false;        // its prompt is counted in prompt_tokens_total
-    bool planned = false;                 // handed to the planner
     // Multimodal requests only (images non-empty):
     std::vector<ImageSlot> images;
     std::vector<int32_t> positions;       // [3, n_prompt] M-RoPE positions of the prompt
@@ -328,11 +327,7 @@ void Engine::take_encoded(engine::EncodeResult& res) {
 void Engine::to_planner(ReqState& r) {
     Status s = planner_->add(r.id, r.images.empty() ? r.tokens : r.cache_keys,
                              r.sampling.max_tokens);
-    if (!s.ok()) {
-        fail(r, s.message());
-        return;
-    }
-    r.planned = true;
+    if (!s.ok()) fail(r, s.message());
 }
 
 bool Engine::take_inputs() {

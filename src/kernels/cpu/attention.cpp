@@ -78,8 +78,8 @@ void weighted_sum(const float* p, int64_t pstride, int64_t nh, int64_t n, Row& v
                 for (int c = 0; c < NC; ++c) store(oh + c * kL, acc[c]);
             }
         }
-        for (int64_t h = 0; h < nh; ++h) {  // (d % 16 tail: none when NC > 0 is used)
-            if (NC * kL < d) vr.prepare(0, n);
+        if (NC * kL < d) vr.prepare(0, n);  // (d % 16 tail: none when NC > 0 is used)
+        for (int64_t h = 0; h < nh; ++h) {
             for (int64_t t = NC * kL; t < d; ++t) {
                 float a = 0.0f;
                 for (int64_t j = 0; j < n; ++j) a += p[h * pstride + j] * vr(j)[t];
