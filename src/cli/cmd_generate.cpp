@@ -84,7 +84,9 @@ Status run(const GenerateArgs& a) {
     const tok::Tokenizer& tk = *lm->tokenizer;
     std::string text = a.prompt;
     if (a.chat) {
-        chat::Message user{.role = "user", .content_is_string = a.images.empty()};
+        chat::Message user;
+        user.role = "user";
+        user.content_is_string = a.images.empty();
         for (const std::string& f : a.images) {
             user.parts.push_back({chat::ContentPart::Type::kImage, f});
         }

@@ -69,9 +69,16 @@ Status render_error(TemplateStyle style, const std::vector<Message>& msgs,
 ContentPart t(const std::string& s) { return {PT::kText, s}; }
 const ContentPart kImage{PT::kImage, ""};
 const ContentPart kVideo{PT::kVideo, ""};
-Message msg(const std::string& role, const std::string& s) { return {.role = role, .parts = {t(s)}}; }
+Message make(const std::string& role, std::vector<ContentPart> parts, bool is_string) {
+    Message m;
+    m.role = role;
+    m.parts = std::move(parts);
+    m.content_is_string = is_string;
+    return m;
+}
+Message msg(const std::string& role, const std::string& s) { return make(role, {t(s)}, true); }
 Message list(const std::string& role, std::vector<ContentPart> parts) {
-    return {.role = role, .parts = std::move(parts), .content_is_string = false};
+    return make(role, std::move(parts), false);
 }
 
 // ---- transformers-rendered fixtures --------------------------------------------------------
@@ -164,7 +171,7 @@ TEST(ChatTemplate41v, EnableThinkingIsIgnored) {
 }
 
 TEST(ChatTemplate41v, NullContentAndEmptyConversation) {
-    const Message null_content{.role = "user"};
+    const Message null_content = make("user", {}, true);
     EXPECT_EQ(render(k41v, {null_content}), "[gMASK]<sop><|user|>\n<|assistant|>\n");
     EXPECT_EQ(render(k41v, {}), "[gMASK]<sop><|assistant|>\n");
 }
@@ -322,9 +329,9 @@ TEST(ChatTemplateErrors, ToolResultsUnsupportedIn45) {
 }
 
 TEST(ChatTemplateErrors, MalformedStringContent) {
-    const Message bad{.role = "user", .parts = {kImage}};
+    const Message bad = make("user", {kImage}, true);
     EXPECT_EQ(render_error(k41v, {bad}).code(), ErrorCode::kInvalidArgument);
-    const Message two{.role = "user", .parts = {t("a"), t("b")}};
+    const Message two = make("user", {t("a"), t("b")}, true);
     EXPECT_EQ(render_error(k45, {two}).code(), ErrorCode::kInvalidArgument);
 }
 
