@@ -3,6 +3,9 @@
 #include <cstdint>
 #include <utility>
 
+#include "chat/jinja_template.h"
+#include "chat/template_context.h"
+
 namespace ag::chat {
 
 namespace {
@@ -52,6 +55,12 @@ std::string_view py_strip(std::string_view s) {
         e = start;
     }
     return s.substr(b, e - b);
+}
+
+std::string_view py_strip_right(std::string_view s) {
+    const std::string_view core = py_strip(s);
+    if (core.empty()) return {};
+    return s.substr(0, static_cast<size_t>(core.data() - s.data()) + core.size());
 }
 
 std::string_view strip_newlines_left(std::string_view s) {
@@ -281,15 +290,55 @@ Result<std::string> flatten_string_format(const std::vector<ContentPart>& parts)
     return out + text;
 }
 
-ChatTemplate ChatTemplate::detect(std::string_view jinja_source) {
-    const bool glm45 = jinja_source.find("/nothink") != std::string_view::npos ||
-                       jinja_source.find("enable_thinking") != std::string_view::npos;
-    return ChatTemplate(glm45 ? TemplateStyle::kGlm45 : TemplateStyle::kGlm41v);
+Result<ChatTemplate> ChatTemplate::from_source(std::string_view jinja_source) {
+    if (jinja_source.empty()) return ChatTemplate(TemplateStyle::kGlm41v);
+    Result<jinja::Template> t = jinja::Template::parse(jinja_source);
+    if (!t.ok()) return t.status();
+    ChatTemplate out(TemplateStyle::kJinja);
+    out.jinja_ = std::make_shared<const jinja::Template>(std::move(t).value());
+    return out;
 }
+
+namespace {
+
+// transformers' continue_final_message: render with a tag after the final message's text,
+// then cut the prompt at the tag.
+constexpr std::string_view kContinueTag = "CONTINUE_FINAL_MESSAGE_TAG ";
+
+Result<std::string> cut_at_continue_tag(std::string rendered) {
+    const std::string_view stripped = kContinueTag.substr(0, kContinueTag.size() - 1);
+    const size_t at = rendered.rfind(stripped);
+    if (at == std::string::npos) {
+        return Status(ErrorCode::kInvalidArgument,
+                      "continue_final_message: the final message does not appear in the "
+                      "rendered prompt (the template changes or drops it)");
+    }
+    if (rendered.compare(at, kContinueTag.size(), kContinueTag) == 0) {
+        rendered.resize(at);
+        return rendered;
+    }
+    rendered.resize(at);
+    return std::string(py_strip_right(rendered));
+}
+
+}  // namespace
 
 Result<std::string> ChatTemplate::render(const std::vector<Message>& messages,
                                          const RenderOptions& options) const {
     switch (style_) {
+        case TemplateStyle::kJinja: {
+            const bool cont = options.continue_final_message;
+            if (cont && messages.empty()) {
+                return Status(ErrorCode::kInvalidArgument,
+                              "continue_final_message is set but the conversation is empty");
+            }
+            Result<TemplateContext> ctx =
+                make_template_context(messages, options, cont ? std::string(kContinueTag) : "");
+            if (!ctx.ok()) return ctx.status();
+            Result<std::string> out = jinja_->render(*ctx);
+            if (!out.ok() || !cont) return out;
+            return cut_at_continue_tag(std::move(out).value());
+        }
         case TemplateStyle::kGlm41v: return render_glm41v(messages, options);
         case TemplateStyle::kGlm45: return render_glm45(messages, options);
     }

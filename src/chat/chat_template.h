@@ -1,11 +1,16 @@
-// GLM chat templates rendered natively (no Jinja engine): the GLM-4.1V / AutoGLM template and
-// the GLM-4.5V-style thinking template. Rules, decisions and fixtures: docs/chat_template.md.
+// Chat templates: the checkpoint's own Jinja template rendered by our Jinja engine
+// (jinja_template.h) with the messages shaped as vLLM hands them to transformers'
+// apply_chat_template; when a checkpoint has no template, the native GLM-4.1V rules.
+// Rules, decisions and fixtures: docs/chat_template.md.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "base/status.h"
 
@@ -19,10 +24,18 @@ struct ContentPart {
 };
 
 struct Message {
-    std::string role;  // system | user | assistant | observation ("tool" = observation)
+    std::string role;  // passed to a Jinja template as is; native styles: system | user |
+                       // assistant | observation ("tool" = observation)
     std::vector<ContentPart> parts;
-    bool content_is_string = true;  // content was a plain string (at most one kText part)
-    std::string metadata;           // assistant metadata, may be empty (GLM-4.1V style only)
+    bool content_is_string = true;  // content was a plain string (at most one kText part);
+                                    // with no parts: JSON null content, rendered as ""
+    std::string metadata;           // GLM-4 assistant metadata; passed when non-empty
+    std::optional<std::string> name;
+    std::optional<std::string> tool_call_id;
+    std::optional<std::string> reasoning_content;
+    /// Assistant tool calls in OpenAI shape ([{id, type, function: {name, arguments}}]), null
+    /// when absent. A string `arguments` is parsed to JSON before templating, as vLLM does.
+    nlohmann::ordered_json tool_calls;
 };
 
 enum class ContentFormat {
@@ -30,36 +43,46 @@ enum class ContentFormat {
     kString,  // vLLM --chat-template-content-format string: list content flattened first
 };
 
-enum class TemplateStyle { kGlm41v, kGlm45 };
+enum class TemplateStyle { kJinja, kGlm41v, kGlm45 };
 
 struct RenderOptions {
     bool add_generation_prompt = true;
     std::optional<bool> enable_thinking;  // unset = the template variable is undefined
     ContentFormat content_format = ContentFormat::kParts;
+    nlohmann::ordered_json tools;            // request `tools` (array), null = none (Jinja only)
+    nlohmann::ordered_json template_kwargs;  // chat_template_kwargs (object); Jinja only
+    bool continue_final_message = false;     // transformers' semantics; Jinja only
 };
 
 inline constexpr std::string_view kImagePlaceholder = "<|begin_of_image|><|image|><|end_of_image|>";
 inline constexpr std::string_view kVideoPlaceholder = "<|begin_of_video|><|video|><|end_of_video|>";
 
-/// A GLM chat template. Immutable and cheap to copy; render() is thread-safe.
+namespace jinja {
+class Template;
+}
+
+/// A chat template. Immutable and cheap to copy; render() is thread-safe.
 class ChatTemplate {
 public:
+    /// A native GLM style (kGlm41v / kGlm45), no Jinja involved.
     static ChatTemplate for_style(TemplateStyle style) { return ChatTemplate(style); }
-    /// GLM-4.5V style when the Jinja source mentions `/nothink` or `enable_thinking`, else
-    /// GLM-4.1V style (also for an empty source).
-    static ChatTemplate detect(std::string_view jinja_source);
+    /// The checkpoint's Jinja template; an empty source gives the native GLM-4.1V style.
+    /// kParseError (line, column) when the source is not a valid template.
+    static Result<ChatTemplate> from_source(std::string_view jinja_source);
 
     TemplateStyle style() const { return style_; }
 
-    /// The prompt text for `messages`. Errors (kInvalidArgument / kUnsupported) name the
-    /// offending message: unknown role, image/video parts where the template cannot express
-    /// them, tool results in the GLM-4.5V style, malformed string content.
+    /// The prompt text for `messages`. Jinja: errors of the template (raise_exception,
+    /// undefined access...) are kInvalidArgument naming the template line; native styles:
+    /// errors name the offending message (unknown role, media where the template cannot
+    /// express them, tool results in the GLM-4.5V style, malformed string content).
     Result<std::string> render(const std::vector<Message>& messages,
                                const RenderOptions& options) const;
 
 private:
     explicit ChatTemplate(TemplateStyle style) : style_(style) {}
     TemplateStyle style_;
+    std::shared_ptr<const jinja::Template> jinja_;
 };
 
 /// vLLM's "string" content format for one list content: text parts joined by "\n"; then one

@@ -84,14 +84,18 @@ Status run(const GenerateArgs& a) {
     const tok::Tokenizer& tk = *lm->tokenizer;
     std::string text = a.prompt;
     if (a.chat) {
-        chat::Message user{"user", {}, a.images.empty(), ""};
+        chat::Message user;
+        user.role = "user";
+        user.content_is_string = a.images.empty();
         for (const std::string& f : a.images) {
             user.parts.push_back({chat::ContentPart::Type::kImage, f});
         }
         user.parts.push_back({chat::ContentPart::Type::kText, a.prompt});
         chat::RenderOptions ro;
         if (a.no_thinking) ro.enable_thinking = false;
-        auto rendered = chat::ChatTemplate::detect(chat_template_source(*lm)).render({user}, ro);
+        auto tmpl = chat::ChatTemplate::from_source(chat_template_source(*lm));
+        if (!tmpl.ok()) return tmpl.status();
+        auto rendered = tmpl->render({user}, ro);
         if (!rendered.ok()) return rendered.status();
         text = *rendered;
     }

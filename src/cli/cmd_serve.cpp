@@ -257,7 +257,12 @@ Status load_and_serve(const ServeArgs& a, server::Server& srv) {
     const std::string src = chat_template_source(*lm);
     std::shared_ptr<const chat::ChatTemplate> tmpl;
     if (!src.empty()) {
-        tmpl = std::make_shared<const chat::ChatTemplate>(chat::ChatTemplate::detect(src));
+        auto parsed = chat::ChatTemplate::from_source(src);
+        if (parsed.ok()) {
+            tmpl = std::make_shared<const chat::ChatTemplate>(std::move(parsed).value());
+        } else {  // /v1/completions still works; chat endpoints answer 400
+            log::warn("the chat template cannot be used: {}", parsed.status().message());
+        }
     } else {
         log::warn("the model has no chat template: /v1/chat/completions will answer 400");
     }

@@ -46,7 +46,7 @@ protected:
     }
     void make_ready() {
         auto tmpl = std::make_shared<const chat::ChatTemplate>(
-            chat::ChatTemplate::detect(tok_->chat_template()));
+            *chat::ChatTemplate::from_source(tok_->chat_template()));
         ModelInfo info;
         info.root = "fixture";
         info.max_model_len = 512;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace ag::server::openai {
 
 namespace {
@@ -77,6 +79,54 @@ std::optional<ApiError> parse_content(const nlohmann::json& content, size_t i,
     return std::nullopt;
 }
 
+// An optional string field; null counts as absent (vLLM drops None values).
+std::optional<ApiError> opt_string(const nlohmann::json& msg, const char* key, size_t i,
+                                   std::optional<std::string>& out) {
+    auto it = msg.find(key);
+    if (it == msg.end() || it->is_null()) return std::nullopt;
+    if (!it->is_string()) {
+        return bad_request(fmt::format("messages[{}].{} must be a string", i, key), "messages");
+    }
+    out = it->get<std::string>();
+    return std::nullopt;
+}
+
+std::optional<ApiError> check_tool_calls(const nlohmann::json& calls, size_t i) {
+    if (!calls.is_array()) {
+        return bad_request(fmt::format("messages[{}].tool_calls must be a list", i), "messages");
+    }
+    for (size_t j = 0; j < calls.size(); ++j) {
+        const nlohmann::json& tc = calls[j];
+        const auto fn = tc.is_object() ? tc.find("function") : tc.end();
+        if (!tc.is_object() || fn == tc.end() || !fn->is_object() || !fn->contains("name") ||
+            !(*fn)["name"].is_string()) {
+            return bad_request(fmt::format("messages[{}].tool_calls[{}] must be an object with "
+                                           "a 'function' holding a string 'name'", i, j),
+                               "messages");
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<ApiError> parse_message_fields(const nlohmann::json& msg, size_t i,
+                                             chat::Message& m) {
+    auto meta = msg.find("metadata");
+    if (meta != msg.end() && meta->is_string()) m.metadata = meta->get<std::string>();
+    if (auto e = opt_string(msg, "name", i, m.name)) return e;
+    if (auto e = opt_string(msg, "tool_call_id", i, m.tool_call_id)) return e;
+    if (auto e = opt_string(msg, "reasoning_content", i, m.reasoning_content)) return e;
+    if (!m.reasoning_content) {  // the newer OpenAI-compatible name
+        if (auto e = opt_string(msg, "reasoning", i, m.reasoning_content)) return e;
+    }
+    auto calls = msg.find("tool_calls");
+    if (calls != msg.end() && !calls->is_null()) {
+        if (auto e = check_tool_calls(*calls, i)) return e;
+        m.tool_calls = nlohmann::ordered_json::parse(calls->dump());  // reordered by
+                                                                       // read_template_inputs
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<ApiError> parse_messages(const nlohmann::json& messages,
@@ -97,8 +147,7 @@ std::optional<ApiError> parse_messages(const nlohmann::json& messages,
         if (auto e = parse_content(content == msg.end() ? nlohmann::json() : *content, i, m)) {
             return e;
         }
-        auto meta = msg.find("metadata");
-        if (meta != msg.end() && meta->is_string()) m.metadata = meta->get<std::string>();
+        if (auto e = parse_message_fields(msg, i, m)) return e;
         out.push_back(std::move(m));
     }
     return std::nullopt;
@@ -116,6 +165,9 @@ std::optional<ApiError> render_prompt(const ServingContext& ctx,
                             ? chat::ContentFormat::kString
                             : chat::ContentFormat::kParts;
     if (options.enable_thinking) ro.enable_thinking = *options.enable_thinking;
+    ro.tools = options.tools;
+    ro.template_kwargs = options.template_kwargs;
+    ro.continue_final_message = options.continue_final_message;
     Result<std::string> r = ctx.chat_template->render(messages, ro);
     if (!r.ok()) return bad_request("cannot apply the chat template: " + r.status().message(),
                                     "messages");
@@ -133,6 +185,45 @@ std::optional<bool> read_enable_thinking(const nlohmann::json& body) {
         if (it != kw->end() && it->is_boolean()) v = it->get<bool>();
     }
     return v;
+}
+
+std::optional<ApiError> read_template_inputs(const std::string& raw_body,
+                                             const nlohmann::json& body,
+                                             std::vector<chat::Message>& messages,
+                                             PromptOptions& out) {
+    if (auto it = body.find("continue_final_message"); it != body.end() && !it->is_null()) {
+        if (!it->is_boolean()) {
+            return bad_request("'continue_final_message' must be a boolean",
+                               "continue_final_message");
+        }
+        out.continue_final_message = it->get<bool>();
+        if (out.continue_final_message && out.add_generation_prompt) {
+            return bad_request("Cannot set both `continue_final_message` and "
+                               "`add_generation_prompt` to True.",
+                               "continue_final_message");
+        }
+    }
+    const bool has_calls = std::any_of(messages.begin(), messages.end(), [](const auto& m) {
+        return !m.tool_calls.is_null();
+    });
+    const bool has_tools = body.contains("tools") && !body["tools"].is_null();
+    const bool has_kwargs = body.contains("chat_template_kwargs") &&
+                            body["chat_template_kwargs"].is_object();
+    if (!has_calls && !has_tools && !has_kwargs) return std::nullopt;
+    const auto ordered = nlohmann::ordered_json::parse(raw_body, nullptr, false);
+    if (!ordered.is_object()) return bad_request("the request body is not a JSON object");
+    if (has_tools) {
+        const auto& tools = ordered["tools"];
+        if (!tools.is_array()) return bad_request("'tools' must be a list", "tools");
+        out.tools = tools;
+    }
+    if (has_kwargs) out.template_kwargs = ordered["chat_template_kwargs"];
+    const auto& msgs = ordered["messages"];
+    for (size_t i = 0; i < messages.size() && msgs.is_array() && i < msgs.size(); ++i) {
+        if (messages[i].tool_calls.is_null() || !msgs[i].is_object()) continue;
+        messages[i].tool_calls = msgs[i]["tool_calls"];
+    }
+    return std::nullopt;
 }
 
 }  // namespace ag::server::openai

@@ -189,6 +189,7 @@ std::optional<ApiError> prepare(const ServingContext& ctx, const http::HttpReque
     if (auto e = parse_body(req, body)) return e;
     ChatRequest r;
     if (auto e = parse_chat_request(body, ctx, r)) return e;
+    if (auto e = read_template_inputs(req.body, body, r.messages, r.prompt)) return e;
     if (auto e = check_model(ctx, r.common.model)) return e;
     if (auto e = check_admission(ctx)) return e;
     // Images are decoded only after the admission check (a full queue costs no decoding).

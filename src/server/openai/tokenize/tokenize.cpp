@@ -8,8 +8,9 @@ namespace ag::server::openai {
 
 namespace {
 
-std::optional<ApiError> prompt_text(const ServingContext& ctx, const nlohmann::json& body,
-                                    RequestFields& f, std::string& out) {
+std::optional<ApiError> prompt_text(const ServingContext& ctx, const std::string& raw_body,
+                                    const nlohmann::json& body, RequestFields& f,
+                                    std::string& out) {
     std::optional<std::string> prompt;
     f.opt_string("prompt", prompt);
     if (!f.ok()) return f.error();
@@ -27,6 +28,7 @@ std::optional<ApiError> prompt_text(const ServingContext& ctx, const nlohmann::j
     f.opt_bool("add_generation_prompt", po.add_generation_prompt);
     if (!f.ok()) return f.error();
     po.enable_thinking = read_enable_thinking(body);
+    if (auto e = read_template_inputs(raw_body, body, parsed, po)) return e;
     return render_prompt(ctx, parsed, po, out);
 }
 
@@ -44,7 +46,7 @@ http::HttpResponse handle_tokenize(const ServingContext& ctx, const http::HttpRe
     if (!f.ok()) return error_response(*f.error());
     if (auto e = check_model(ctx, model)) return error_response(*e);
     std::string text;
-    if (auto e = prompt_text(ctx, body, f, text)) return error_response(*e);
+    if (auto e = prompt_text(ctx, req.body, body, f, text)) return error_response(*e);
     const std::vector<int32_t> ids = ctx.tokenizer->encode(text);
     nlohmann::json strs = nullptr;
     if (want_strs) {
