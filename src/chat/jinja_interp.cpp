@@ -439,10 +439,15 @@ private:
         }
         if (op == "**") {
             if (!fl && b.as_int() >= 0) {
-                int64_t r = 1;
-                for (int64_t i = 0; i < b.as_int(); ++i) {
-                    if (r == 0 || r == 1 && a.as_int() == 1) break;
-                    if (__builtin_mul_overflow(r, a.as_int(), &r)) {
+                // Exponentiation by squaring: O(log b) steps, so a huge
+                // exponent on 0, 1 or -1 cannot hang the renderer.
+                int64_t r = 1, base = a.as_int(), e = b.as_int();
+                while (e > 0) {
+                    if ((e & 1) && __builtin_mul_overflow(r, base, &r)) {
+                        throw TemplateError("integer overflow");
+                    }
+                    e >>= 1;
+                    if (e > 0 && __builtin_mul_overflow(base, base, &base)) {
                         throw TemplateError("integer overflow");
                     }
                 }

@@ -86,6 +86,16 @@ TEST(JinjaErrors, RuntimeErrorsLikeJinja2) {
     expect_error("{{ namespace(_x=1) }}", ErrorCode::kInvalidArgument, "underscore");
     expect_error("{{ undefined_fn() }}", ErrorCode::kInvalidArgument, "is undefined");
     expect_error("{{ x|tojson }}", ErrorCode::kInvalidArgument, "not JSON serializable");
+    expect_error("{{ 3 ** 100 }}", ErrorCode::kInvalidArgument, "overflow");
+}
+
+TEST(JinjaArith, HugeExponentsFinishAtOnce) {
+    // Python's results; a loop per unit of the exponent would hang here.
+    EXPECT_EQ(render("{{ (-1) ** 1000000000000000001 }}").value(), "-1");
+    EXPECT_EQ(render("{{ 1 ** 9000000000000000000 }}").value(), "1");
+    EXPECT_EQ(render("{{ 0 ** 9000000000000000000 }}").value(), "0");
+    EXPECT_EQ(render("{{ 2 ** 62 }}").value(), "4611686018427387904");
+    EXPECT_EQ(render("{{ 7 ** 0 }}").value(), "1");
 }
 
 TEST(JinjaLimits, RunawayTemplatesStopWithOutOfRange) {
