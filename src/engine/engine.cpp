@@ -108,6 +108,7 @@ public:
         stats_.kv_bytes_per_token = static_cast<int64_t>(kv_.token_bytes());
         stats_.kv_capacity_tokens = n_blocks * cfg.block_size;
         stats_.kv_cache_dtype = std::string(kv_dtype_name(cfg.kv_cache_dtype));
+        publish_stats();  // n_blocks and the KV sizes visible before the first request
         thread_ = std::jthread([this](std::stop_token st) { loop(st); });
     }
 

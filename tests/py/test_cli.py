@@ -126,3 +126,14 @@ def test_invalid_utf8_prompt(autoglm):
                         b"--max-tokens", b"3", b"--json"], capture_output=True, timeout=120)
     assert p.returncode == 0, p.stderr
     json.loads(p.stdout)
+
+
+def test_serve_on_a_busy_port_fails_at_once(autoglm):
+    """Another process holds the port: serve must not share it (no SO_REUSEPORT) and must say so."""
+    import socket
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        port = holder.getsockname()[1]
+        p = autoglm("serve", "--host", "127.0.0.1", "--port", port, timeout=120)
+    assert_clean_failure(p, "address already in use", f"127.0.0.1:{port}")

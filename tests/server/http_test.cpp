@@ -3,10 +3,15 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <thread>
 
 #include "fake_engine.h"
@@ -112,6 +117,66 @@ void expect_error(const httplib::Result& r, int status) {
     EXPECT_TRUE(j["error"]["type"].is_string());
     EXPECT_TRUE(j["error"].contains("param"));
     EXPECT_EQ(j["error"]["code"], status);
+}
+
+// The kernel's own view of a listening socket's backlog (sock_diag reports it as the write
+// queue of a LISTEN socket); -1 when the query is refused or the port is not found.
+int listen_backlog_of(int port) {
+    const int fd = socket(AF_NETLINK, SOCK_DGRAM, NETLINK_SOCK_DIAG);
+    if (fd < 0) return -1;
+    struct {
+        nlmsghdr nlh;
+        inet_diag_req_v2 req;
+    } msg{};
+    msg.nlh.nlmsg_len = sizeof msg;
+    msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    msg.req.sdiag_family = AF_INET;
+    msg.req.sdiag_protocol = IPPROTO_TCP;
+    msg.req.idiag_states = 1u << TCP_LISTEN;
+    int backlog = -1;
+    if (send(fd, &msg, sizeof msg, 0) == static_cast<ssize_t>(sizeof msg)) {
+        alignas(nlmsghdr) char buf[1 << 15];
+        bool done = false;
+        while (!done) {
+            const ssize_t n = recv(fd, buf, sizeof buf, 0);
+            if (n <= 0) break;
+            int left = static_cast<int>(n);
+            for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, left);
+                 h = NLMSG_NEXT(h, left)) {
+                if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+                    done = true;
+                    break;
+                }
+                const auto* d = static_cast<const inet_diag_msg*>(NLMSG_DATA(h));
+                if (ntohs(d->id.idiag_sport) == port) backlog = static_cast<int>(d->idiag_wqueue);
+            }
+        }
+    }
+    close(fd);
+    return backlog;
+}
+
+TEST_F(ServerTest, PortInUseIsAClearErrorAndTheBacklogIsLarge) {
+    start();
+    ServerOptions so;
+    so.host = "127.0.0.1";
+    so.port = server_->port();
+    Server second(so);
+    const Status st = second.start();
+    ASSERT_FALSE(st.ok());
+    EXPECT_NE(st.message().find("address already in use"), std::string::npos) << st.message();
+    EXPECT_NE(st.message().find("127.0.0.1:" + std::to_string(so.port)), std::string::npos)
+        << st.message();
+    // The first server still answers: the second did not take the port over (no SO_REUSEPORT).
+    auto r = client_->Get("/health");
+    ASSERT_TRUE(r);
+
+    int somaxconn = 4096;
+    std::ifstream("/proc/sys/net/core/somaxconn") >> somaxconn;
+    const int backlog = listen_backlog_of(server_->port());
+    if (backlog < 0) GTEST_SKIP() << "sock_diag not available here";
+    EXPECT_GE(backlog, std::min(512, somaxconn));
 }
 
 TEST_F(ServerTest, HealthIs503UntilReady) {

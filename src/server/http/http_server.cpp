@@ -1,10 +1,16 @@
 #include "server/http/http_server.h"
 
 #include <httplib.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 
 #include "base/log.h"
 #include "server/http/connection_probe.h"
@@ -12,6 +18,47 @@
 namespace ag::server::http {
 
 namespace {
+
+// httplib's compiled default sets SO_REUSEPORT, which lets a second server bind the same port
+// and silently share its connections. SO_REUSEADDR alone still allows a restart while old
+// connections sit in TIME_WAIT, but never two listeners.
+void socket_options(int fd) {
+    const int yes = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+}
+
+// Why binding host:port fails, asked of the kernel directly (httplib only reports false).
+std::string bind_failure(const std::string& host, int port) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    addrinfo* res = nullptr;
+    const std::string service = std::to_string(port);
+    const int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints,
+                               &res);
+    if (rc != 0) return std::string("cannot resolve host: ") + gai_strerror(rc);
+    std::string why = "unknown error";
+    for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
+        const int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+        if (fd < 0) continue;
+        socket_options(fd);
+        const bool ok = bind(fd, ai->ai_addr, ai->ai_addrlen) == 0;
+        const int err = errno;
+        close(fd);
+        if (ok) continue;
+        why = err == EADDRINUSE ? "address already in use (is another server running there?)"
+                                : std::strerror(err);
+        break;
+    }
+    freeaddrinfo(res);
+    return why;
+}
+
+std::string host_port(const std::string& host, int port) {
+    const bool v6 = host.find(':') != std::string::npos;
+    return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
 
 bool iequals(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -75,6 +122,13 @@ void apply(HttpResponse&& resp, httplib::Response& res,
 
 }  // namespace
 
+// httplib::Server with access to its listening socket (protected there), so that the listen
+// backlog can be raised past the CPPHTTPLIB_LISTEN_BACKLOG (5) compiled into the library.
+class ListeningServer final : public httplib::Server {
+public:
+    int listening_fd() const { return static_cast<int>(svr_sock_.load()); }
+};
+
 std::string HttpRequest::header(std::string_view name) const {
     for (const auto& [k, v] : headers) {
         if (iequals(k, name)) return v;
@@ -83,7 +137,8 @@ std::string HttpRequest::header(std::string_view name) const {
 }
 
 HttpServer::HttpServer(HttpServerOptions options)
-    : options_(std::move(options)), svr_(std::make_unique<httplib::Server>()) {
+    : options_(std::move(options)), svr_(std::make_unique<ListeningServer>()) {
+    svr_->set_socket_options(socket_options);
     svr_->set_payload_max_length(options_.max_body_bytes);
     svr_->set_read_timeout(options_.read_timeout_s, 0);
     svr_->set_write_timeout(options_.write_timeout_s, 0);
@@ -161,9 +216,14 @@ Status HttpServer::start() {
         port_ = options_.port;
     }
     if (!bound) {
-        return Status(ErrorCode::kIoError, "cannot listen on " + options_.host + ":" +
-                                               std::to_string(options_.port) +
-                                               " (address in use or not available?)");
+        return Status(ErrorCode::kIoError,
+                      "cannot listen on " + host_port(options_.host, options_.port) + ": " +
+                          bind_failure(options_.host, options_.port));
+    }
+    // Listening again on a listening socket only changes its backlog (Linux, BSD).
+    if (::listen(svr_->listening_fd(), kListenBacklog) != 0) {
+        log::warn("cannot raise the listen backlog to {}: {}", kListenBacklog,
+                  std::strerror(errno));
     }
     listener_ = std::thread([this] { svr_->listen_after_bind(); });
     for (int i = 0; i < 5000 && !svr_->is_running(); ++i) {

@@ -21,11 +21,12 @@
 
 #include "base/status.h"
 
-namespace httplib {
-class Server;
-}
-
 namespace ag::server::http {
+
+/// Connections the kernel queues before accept() (capped by net.core.somaxconn); vLLM's
+/// uvicorn uses 2048.
+inline constexpr int kListenBacklog = 2048;
+class ListeningServer;
 
 struct HttpRequest {
     std::string method;
@@ -94,7 +95,7 @@ private:
     HttpResponse error(int status, std::string message) const;
 
     HttpServerOptions options_;
-    std::unique_ptr<httplib::Server> svr_;
+    std::unique_ptr<ListeningServer> svr_;
     std::map<std::string, std::map<std::string, Handler>> routes_;  // path -> method -> handler
     std::thread listener_;
     int port_ = 0;
