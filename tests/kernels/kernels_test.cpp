@@ -179,6 +179,44 @@ TEST(Kernels, AttentionIsCausalAndGroupsContiguously) {
     }
 }
 
+TEST(Kernels, FullAttentionSeesEveryKey) {
+    // Vision-tower attention: L queries over the same L keys, no mask, rows of packed q | k | v
+    // (stride 3·H·d). Each query must equal the direct formula over all L keys (attention_by_hand
+    // of one query at the last position), for ref and for the blocked CPU kernel: lengths around
+    // the 32-key padding and 64-key blocks, head dims that are and are not multiples of 16, and
+    // large scores (q × 4) so that the running max changes between key blocks.
+    std::mt19937 rng(21);
+    for (auto [L, H, d, qmul] : {std::tuple{1, 1, 32, 1.0f}, {7, 2, 32, 1.0f}, {33, 2, 32, 4.0f},
+                                 {64, 1, 16, 1.0f}, {100, 3, 40, 1.0f}, {129, 2, 128, 4.0f},
+                                 {300, 2, 64, 1.0f}, {70, 1, 8, 2.0f}}) {
+        const int64_t stride = 3 * H * d;
+        auto qkv = random_vec(static_cast<size_t>(L * stride), rng);
+        for (int64_t i = 0; i < L; ++i) {
+            for (int64_t c = 0; c < H * d; ++c) qkv[static_cast<size_t>(i * stride + c)] *= qmul;
+        }
+        std::vector<float> k(static_cast<size_t>(L * H * d)), v(k.size());
+        for (int64_t j = 0; j < L; ++j) {
+            std::copy_n(qkv.begin() + j * stride + H * d, H * d, k.begin() + j * H * d);
+            std::copy_n(qkv.begin() + j * stride + 2 * H * d, H * d, v.begin() + j * H * d);
+        }
+        const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+        std::vector<float> want(static_cast<size_t>(L * H * d));
+        for (int64_t i = 0; i < L; ++i) {
+            std::vector<float> qi(qkv.begin() + i * stride, qkv.begin() + i * stride + H * d);
+            const auto oi = attention_by_hand(qi, k, v, 1, L, H, H, d, scale);
+            std::copy(oi.begin(), oi.end(), want.begin() + i * H * d);
+        }
+        std::vector<float> o_ref(want.size()), o_cpu(want.size(), 7.0f);
+        const float* base = qkv.data();
+        ref::attention_full(base, base + H * d, base + 2 * H * d, stride, o_ref.data(), H * d, L,
+                            H, d, scale);
+        cpu::attention_full(base, base + H * d, base + 2 * H * d, stride, o_cpu.data(), H * d, L,
+                            H, d, scale);
+        EXPECT_LT(max_abs_diff(o_ref, want), 2e-5f) << L << " " << d;
+        EXPECT_LT(max_abs_diff(o_cpu, want), 2e-5f) << L << " " << d;
+    }
+}
+
 TEST(Kernels, RopeRotatesNeighbourPairsOnly) {
     // Pitfall 1/2: with e_{2j} as input only elements 2j, 2j+1 change; dims past the rotary part
     // pass through.

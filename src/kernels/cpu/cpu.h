@@ -45,6 +45,13 @@ void attention_paged(const float* q, const float* k_cache, const float* v_cache,
                      const int32_t* block_table, int64_t block_size, float* out, int64_t n_q,
                      int64_t n_kv, int64_t n_head, int64_t n_head_kv, int64_t d, float scale);
 
+// ref::attention_full on the thread pool, blocked as flash attention: per head, blocks of
+// queries pass over blocks of 128 keys with a running max and sum (online softmax), so memory is
+// O(L · d) whatever L is (no L × L score matrix). Scores, exp and p·V are 16-lane vector code;
+// results equal ref::attention_full up to f32 rounding (summation order differs).
+void attention_full(const float* q, const float* k, const float* v, int64_t stride, float* out,
+                    int64_t out_stride, int64_t L, int64_t n_head, int64_t d, float scale);
+
 // One layer's K or V cache in a KvDType (tensor/kv_quant.h): slot s, kv head h is the head record
 // at data + (s · n_head_kv + h) · kv_head_bytes(dtype, d).
 struct KvView {

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -54,6 +55,40 @@ void attention_paged_kv(const float* q, const void* k_cache, const void* v_cache
         }
     }
     attention(q, k.data(), v.data(), out, n_q, n_kv, n_head, n_head_kv, d, scale);
+}
+
+}  // namespace ag::kernels::ref
+
+namespace ag::kernels::ref {
+
+void attention_full(const float* q, const float* k, const float* v, int64_t stride, float* out,
+                    int64_t out_stride, int64_t L, int64_t n_head, int64_t d, float scale) {
+    std::vector<float> p(static_cast<size_t>(L));
+    for (int64_t h = 0; h < n_head; ++h) {
+        for (int64_t i = 0; i < L; ++i) {
+            const float* qi = q + i * stride + h * d;
+            float mx = -std::numeric_limits<float>::infinity();
+            for (int64_t j = 0; j < L; ++j) {
+                const float* kj = k + j * stride + h * d;
+                float s = 0.0f;
+                for (int64_t t = 0; t < d; ++t) s += qi[t] * kj[t];
+                p[static_cast<size_t>(j)] = s * scale;
+                mx = std::max(mx, p[static_cast<size_t>(j)]);
+            }
+            float sum = 0.0f;
+            for (int64_t j = 0; j < L; ++j) {
+                p[static_cast<size_t>(j)] = std::exp(p[static_cast<size_t>(j)] - mx);
+                sum += p[static_cast<size_t>(j)];
+            }
+            float* o = out + i * out_stride + h * d;
+            for (int64_t t = 0; t < d; ++t) o[t] = 0.0f;
+            for (int64_t j = 0; j < L; ++j) {
+                const float pj = p[static_cast<size_t>(j)] / sum;
+                const float* vj = v + j * stride + h * d;
+                for (int64_t t = 0; t < d; ++t) o[t] += pj * vj[t];
+            }
+        }
+    }
 }
 
 }  // namespace ag::kernels::ref

@@ -64,6 +64,12 @@ void rope_interleaved(float* x, const float* cos, const float* sin, int64_t n_to
 void attention(const float* q, const float* k, const float* v, float* out, int64_t n_q,
                int64_t n_kv, int64_t n_head, int64_t n_head_kv, int64_t d, float scale);
 
+// Non-causal multi-head attention of L queries over the same L keys (one image of the vision
+// tower): every query sees every key. Head h of row i of q, k and v is the d floats at
+// base + i · stride + h · d; of out at out + i · out_stride + h · d.
+void attention_full(const float* q, const float* k, const float* v, int64_t stride, float* out,
+                    int64_t out_stride, int64_t L, int64_t n_head, int64_t d, float scale);
+
 // attention() over a paged cache of any KvDType (the twin of cpu::attention_paged with KvView):
 // every visible key and value is dequantized with kv_dequantize_head, then as above.
 // k_cache, v_cache: head records, slot s / kv head h at (s · n_head_kv + h) · kv_head_bytes.

@@ -84,50 +84,6 @@ void window_coords(int64_t n, int64_t w, int64_t m, int64_t& r, int64_t& c) {
     c = (win % (w / m)) * m + j % m;
 }
 
-// Non-causal multi-head attention over one frame of L tokens. qkv: [L, 3·H·D] (q | k | v, each
-// head-major); out: [L, H·D]. Per head: S = Q·Kᵀ by blocks of queries (GEMM), softmax in f32,
-// O = P·V (GEMM against Vᵀ). Memory: one [block, L] score tile.
-void full_attention(const float* qkv, int64_t L, int64_t H, int64_t D, float* out) {
-    const int64_t width = 3 * H * D;
-    const float scale = 1.0f / std::sqrt(static_cast<float>(D));
-    constexpr int64_t kBlock = 256;
-    std::vector<float> q(sz(L * D)), k(sz(L * D)), vt(sz(D * L)), o(sz(kBlock * D));
-    std::vector<float> s(sz(std::min(kBlock, L) * L));
-    for (int64_t h = 0; h < H; ++h) {
-        for (int64_t i = 0; i < L; ++i) {
-            const float* row = qkv + i * width;
-            std::copy_n(row + h * D, D, q.data() + i * D);
-            std::copy_n(row + H * D + h * D, D, k.data() + i * D);
-            for (int64_t e = 0; e < D; ++e) vt[sz(e * L + i)] = row[2 * H * D + h * D + e];
-        }
-        for (int64_t i0 = 0; i0 < L; i0 += kBlock) {
-            const int64_t nb = std::min(kBlock, L - i0);
-            kn::matmul(q.data() + i0 * D, nb, D, k.data(), DType::kF32, L, nullptr, s.data());
-            ThreadPool::global().parallel_for(nb, 4, [&](int64_t r0, int64_t r1) {
-                for (int64_t r = r0; r < r1; ++r) {
-                    float* p = s.data() + r * L;
-                    float mx = -INFINITY;
-                    for (int64_t j = 0; j < L; ++j) {
-                        p[j] *= scale;
-                        mx = std::max(mx, p[j]);
-                    }
-                    float sum = 0.0f;
-                    for (int64_t j = 0; j < L; ++j) {
-                        p[j] = std::exp(p[j] - mx);
-                        sum += p[j];
-                    }
-                    const float inv = 1.0f / sum;
-                    for (int64_t j = 0; j < L; ++j) p[j] *= inv;
-                }
-            });
-            kn::matmul(s.data(), nb, L, vt.data(), DType::kF32, D, nullptr, o.data());
-            for (int64_t r = 0; r < nb; ++r) {
-                std::copy_n(o.data() + r * D, D, out + (i0 + r) * H * D + h * D);
-            }
-        }
-    }
-}
-
 int64_t get_int(const nlohmann::json& v, const char* key, int64_t def, const std::string& src) {
     if (!v.contains(key)) return def;
     if (!v[key].is_number_integer()) {
@@ -299,6 +255,7 @@ Result<std::vector<float>> Glm4vVisionTower::encode(std::span<const float> pixel
     const int64_t frame = g.h * g.w, N = g.t * frame;
     const int64_t pd = c.patch_dim(), d = c.hidden_size, o = c.out_hidden_size;
     const int64_t H = c.n_head, D = c.head_dim(), F = c.intermediate_size;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(D));
     if (static_cast<int64_t>(pixels.size()) != N * pd) {
         return Status(ErrorCode::kInvalidArgument,
                       fmt::format("vision: pixel_values has {} values, grid [{}, {}, {}] needs {} "
@@ -361,7 +318,9 @@ Result<std::vector<float>> Glm4vVisionTower::encode(std::span<const float> pixel
         matmul(a.data(), N, d, B.qkv, B.qkv_bias.empty() ? nullptr : B.qkv_bias.data(), qkv.data());
         rotate(qkv.data(), N, 0);
         for (int64_t f = 0; f < g.t; ++f) {  // attention never crosses frames (cu_seqlens)
-            full_attention(qkv.data() + f * frame * 3 * d, frame, H, D, attn.data() + f * frame * d);
+            const float* rows = qkv.data() + f * frame * 3 * d;  // q | k | v, head-major
+            kn::attention_full(rows, rows + d, rows + 2 * d, 3 * d, attn.data() + f * frame * d, d,
+                               frame, H, D, scale);
         }
         matmul(attn.data(), N, d, B.proj, nullptr, tmp.data());
         for (int64_t i = 0; i < N * d; ++i) z[sz(i)] += tmp[sz(i)];
