@@ -8,16 +8,18 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "ag/engine.h"
 #include "base/log.h"
 #include "base/mapped_file.h"
+#include "base/process.h"
 #include "chat/chat_template.h"
 #include "cli/cli_common.h"
 #include "cli/cli_media.h"
@@ -46,6 +48,42 @@ struct ServeArgs {
     std::string limit_mm_per_prompt;
     std::string allowed_local_media_path;
     std::string mm_processor_kwargs;
+    std::string positional_model;  // `vllm serve MODEL`
+    bool log_requests = true;
+    bool log_stats = true;
+    std::vector<std::string> ignored;  // vLLM flags given that mean nothing here, as typed
+};
+
+// vLLM flags without a meaning on this engine. They are accepted, so that a vLLM command line
+// works pasted, and each one given prints one warning saying why it is ignored.
+struct IgnoredFlag {
+    const char* names;  // one long name (vLLM's -tp/-pp/-dp become long names in main.cpp)
+    bool takes_value;
+    const char* why;
+};
+constexpr IgnoredFlag kIgnoredVllmFlags[] = {
+    {"--gpu-memory-utilization", true,
+     "the KV cache is sized by --kv-cache-memory, or by --max-model-len x --max-num-seqs"},
+    {"--tensor-parallel-size", true, "one process runs the whole model"},
+    {"--pipeline-parallel-size", true, "one process runs the whole model"},
+    {"--data-parallel-size", true, "one process runs the whole model"},
+    {"--distributed-executor-backend", true, "one process runs the whole model"},
+    {"--mm-encoder-tp-mode", true, "the vision tower runs in this process, on a worker thread"},
+    {"--mm-processor-cache-type", true, "vision-tower outputs are cached instead: --mm-encoder-cache-gb"},
+    {"--mm-processor-cache-gb", true, "vision-tower outputs are cached instead: --mm-encoder-cache-gb"},
+    {"--trust-remote-code", false, "no Python code is run; the architecture is built in"},
+    {"--dtype", true, "weights keep their checkpoint dtypes (see --quantization)"},
+    {"--enable-auto-tool-choice", false, "tool calls are not parsed; they stay in content"},
+    {"--tool-call-parser", true, "tool calls are not parsed; they stay in content"},
+    {"--enforce-eager", false, "there are no CUDA graphs"},
+    {"--enable-chunked-prefill", false, "chunked prefill is always on"},
+    {"--swap-space", true, "preempted sequences are recomputed, not swapped"},
+    {"--seed", true, "each request's own seed is used"},
+    {"--load-format", true, "the format is detected from the files"},
+    {"--download-dir", true, "nothing is downloaded: --model is a local path"},
+    {"--uvicorn-log-level", true, "there is no uvicorn"},
+    {"--disable-uvicorn-access-log", false, "there is no uvicorn"},
+    {"--enable-prompt-tokens-details", false, "usage always has prompt_tokens_details"},
 };
 
 void add_flags(CLI::App& cmd, ServeArgs& a) {
@@ -85,14 +123,37 @@ void add_flags(CLI::App& cmd, ServeArgs& a) {
     cmd.add_option("--chat-template-content-format", a.content_format,
                    "how content-part lists reach the chat template")
         ->check(CLI::IsMember({"auto", "string", "openai"}))->capture_default_str();
-    cmd.add_option("--limit-mm-per-prompt,--limit_mm_per_prompt", a.limit_mm_per_prompt,
+    cmd.add_option("--limit-mm-per-prompt", a.limit_mm_per_prompt,
                    "JSON: most items per modality in one request, e.g. '{\"image\": 10}' "
                    "(default 999 images)");
-    cmd.add_option("--allowed-local-media-path,--allowed_local_media_path",
-                   a.allowed_local_media_path,
+    cmd.add_option("--allowed-local-media-path", a.allowed_local_media_path,
                    "directory whose files may be sent as file:// image urls (default: none)");
-    cmd.add_option("--mm-processor-kwargs,--mm_processor_kwargs", a.mm_processor_kwargs,
+    cmd.add_option("--mm-processor-kwargs", a.mm_processor_kwargs,
                    "JSON overrides of preprocessor_config.json, e.g. '{\"max_pixels\": 5000000}'");
+    cmd.add_flag("--enable-log-requests,!--disable-log-requests", a.log_requests,
+                 "one log line per finished request (on by default)");
+    cmd.add_flag("!--disable-log-stats", a.log_stats,
+                 "no periodic throughput line (every 10 s while there is work)");
+    cmd.add_option("model", a.positional_model,
+                   "the model, as in `vllm serve MODEL` (same as --model)");
+    for (const IgnoredFlag& f : kIgnoredVllmFlags) {
+        const std::string first = f.names;
+        const std::string why = f.why;
+        CLI::Option* o = nullptr;
+        if (f.takes_value) {
+            o = cmd.add_option_function<std::string>(
+                f.names, [&a, first, why](const std::string& v) {
+                    a.ignored.push_back(fmt::format("{} {}: a vLLM flag that means nothing here ({}); "
+                                                    "ignored", first, v, why));
+                }, "ignored: " + why);
+        } else {
+            o = cmd.add_flag_callback(f.names, [&a, first, why] {
+                a.ignored.push_back(
+                    fmt::format("{}: a vLLM flag that means nothing here ({}); ignored", first, why));
+            }, "ignored: " + why);
+        }
+        o->group("vLLM flags accepted and ignored");
+    }
 }
 
 // --limit-mm-per-prompt: {"image": N} (other modalities are not accepted by this server).
@@ -154,21 +215,6 @@ Result<server::MediaOptions> media_options(const ServeArgs& a, const LoadedModel
 }
 
 
-// Resident set size in bytes (0 if unknown).
-double rss_bytes() {
-    std::ifstream f("/proc/self/status");
-    std::string key;
-    while (f >> key) {
-        if (key == "VmRSS:") {
-            double kb = 0;
-            f >> kb;
-            return kb * 1024.0;
-        }
-        f.ignore(1 << 20, '\n');
-    }
-    return 0;
-}
-
 void progress(int step, int n_steps, const std::string& what) {
     constexpr int kWidth = 30;
     const int filled = kWidth * step / n_steps;
@@ -199,8 +245,53 @@ void install_stop_handlers() {
     sigaction(SIGTERM, &sa, nullptr);
 }
 
-int wait_for_stop() {
-    while (g_stop_signal.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+// Seconds between throughput lines: AUTOGLM_LOG_STATS_INTERVAL (vLLM: VLLM_LOG_STATS_INTERVAL),
+// default 10.
+std::chrono::milliseconds stats_interval() {
+    const char* env = std::getenv("AUTOGLM_LOG_STATS_INTERVAL");
+    double s = 10.0;
+    if (env != nullptr) {
+        char* end = nullptr;
+        const double v = std::strtod(env, &end);
+        if (end != env && *end == '\0' && v > 0 && v < 1e6) {
+            s = v;
+        } else {
+            log::warn("AUTOGLM_LOG_STATS_INTERVAL='{}' is not a positive number of seconds; "
+                      "using 10", env);
+        }
+    }
+    return std::chrono::milliseconds(static_cast<int64_t>(s * 1000));
+}
+
+// Waits for SIGINT/SIGTERM. With log_stats, every interval in which there was work it logs a
+// line as vLLM's: prompt and generation throughput over the interval, running and waiting
+// requests, KV cache use, prefix cache hit rate.
+int wait_for_stop(const EngineClient& engine, bool log_stats) {
+    using Clock = std::chrono::steady_clock;
+    const auto kInterval = stats_interval();
+    EngineStats prev = engine.stats();
+    auto last = Clock::now();
+    while (g_stop_signal.load() == 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        if (!log_stats || Clock::now() - last < kInterval) continue;
+        const EngineStats cur = engine.stats();
+        const double dt = std::chrono::duration<double>(Clock::now() - last).count();
+        last = Clock::now();
+        const int64_t prompt = cur.prompt_tokens_total - prev.prompt_tokens_total;
+        const int64_t gen = cur.generation_tokens_total - prev.generation_tokens_total;
+        const int64_t queries = cur.prefix_queries_tokens - prev.prefix_queries_tokens;
+        const int64_t hits = cur.prefix_hits_tokens - prev.prefix_hits_tokens;
+        const bool busy = cur.n_running + cur.n_waiting + cur.n_encoding > 0;
+        prev = cur;
+        if (prompt == 0 && gen == 0 && !busy) continue;
+        log::info("Avg prompt throughput: {:.1f} tokens/s, Avg generation throughput: {:.1f} "
+                  "tokens/s, Running: {} reqs, Waiting: {} reqs, Encoding images: {} reqs, KV "
+                  "cache usage: {:.1f}%, Prefix cache hit rate: {:.1f}%",
+                  static_cast<double>(prompt) / dt, static_cast<double>(gen) / dt, cur.n_running,
+                  cur.n_waiting, cur.n_encoding, 100.0 * cur.kv_usage,
+                  queries > 0 ? 100.0 * static_cast<double>(hits) / static_cast<double>(queries)
+                              : 0.0);
+    }
     return g_stop_signal.load();
 }
 
@@ -270,19 +361,28 @@ Status load_and_serve(const ServeArgs& a, server::Server& srv) {
     progress(3, 3, "chat template ready");
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    log::info("Model loaded in {:.1f}s | Memory: {:.1f} GB", secs, rss_bytes() / 1e9);
+    log::info("Model loaded in {:.1f}s | Memory: {:.1f} GB", secs, static_cast<double>(resident_bytes()) / 1e9);
     server::ModelInfo info = model_info(a, *lm, model->config(), client->config());
     srv.set_ready(client, tokenizer, tmpl, info, std::move(media).value());
     log::info("Server running at http://{}:{}", a.host, srv.port());
     std::fprintf(stderr, "[SUCCESS] engine started with async API support\n");
     g_loading.store(false);
-    const int sig = wait_for_stop();
+    const int sig = wait_for_stop(*client, a.log_stats);
     log::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     srv.stop();
     return Status::ok_status();
 }
 
-Status run(const ServeArgs& a) {
+Status run(ServeArgs& a) {
+    for (const std::string& w : a.ignored) log::warn("{}", w);
+    if (!a.positional_model.empty()) {
+        if (!a.model.model.empty() && a.model.model != a.positional_model) {
+            return Status(ErrorCode::kInvalidArgument,
+                          fmt::format("two models given: '{}' (positional) and --model '{}'",
+                                      a.positional_model, a.model.model));
+        }
+        a.model.model = a.positional_model;
+    }
     auto reasoning = server::parse_reasoning_parser(a.reasoning_parser);
     if (!reasoning.ok()) return reasoning.status();
     auto format = server::parse_content_format(a.content_format);
@@ -295,6 +395,7 @@ Status run(const ServeArgs& a) {
     so.api_key = a.api_key;
     so.reasoning = *reasoning;
     so.content_format = *format;
+    so.log_requests = a.log_requests;
     so.n_http_threads = std::min(4096, a.max_num_seqs + a.max_num_queued_reqs + 16);
     log::info("Initializing {} ...", a.model.model.empty() ? "the built-in model" : a.model.model);
     server::Server srv(so);

@@ -610,6 +610,11 @@ Result<std::unique_ptr<EngineClient>> EngineClient::create(
     const model::TextConfig& t = model->config().text;
     if (cfg.max_model_len <= 0) {
         cfg.max_model_len = static_cast<int32_t>(t.max_position_embeddings > 0 ? t.max_position_embeddings : 4096);
+    } else if (t.max_position_embeddings > 0 && cfg.max_model_len > t.max_position_embeddings) {
+        // vLLM refuses this unless VLLM_ALLOW_LONG_MAX_MODEL_LEN=1; here it is allowed, loudly.
+        log::warn("--max-model-len {} exceeds the model's max_position_embeddings {}: positions "
+                  "past {} were never trained and outputs there may be poor",
+                  cfg.max_model_len, t.max_position_embeddings, t.max_position_embeddings);
     }
     if (cfg.block_size <= 0 || cfg.max_num_seqs <= 0 || cfg.max_num_batched_tokens <= 0) {
         return Status(ErrorCode::kInvalidArgument,

@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "base/log.h"
+#include "base/process.h"
+#include "base/thread_pool.h"
 #include "server/openai/api_error.h"
 #include "server/openai/chat_completions/serving.h"
 #include "server/openai/completions/serving.h"
@@ -107,6 +109,7 @@ void Server::set_ready(std::shared_ptr<EngineClient> engine,
     ctx->media = std::move(media);
     ctx->metrics = &metrics_;
     ctx->created = created_;
+    ctx->log_requests = options_.log_requests;
     std::lock_guard lock(mu_);
     ctx_ = std::move(ctx);
 }
@@ -135,12 +138,19 @@ void Server::add_api_route(const std::string& method, const std::string& path,
 }
 
 void Server::add_routes() {
-    http_.route("GET", "/health", [this](const http::HttpRequest&) {
+    // vLLM: 200 with an empty body once serving; while loading a 503 that says so.
+    const auto health = [this](const http::HttpRequest&) {
+        if (!ready()) {
+            return openai::error_response(openai::unavailable(
+                "the model is loading; /health answers 200 once requests are served"));
+        }
         http::HttpResponse r;
-        r.status = ready() ? 200 : 503;
         r.content_type = "text/plain";
         return r;
-    });
+    };
+    http_.route("GET", "/health", health);
+    http_.route("GET", "/ping", health);   // SageMaker's name, as vLLM has it
+    http_.route("POST", "/ping", health);
     http_.route("GET", "/version", [this](const http::HttpRequest&) {
         return openai::json_response({{"version", options_.version}});
     });
@@ -155,6 +165,7 @@ void Server::add_routes() {
     add_api_route("POST", "/v1/chat/completions", &openai::handle_chat_completions);
     add_api_route("POST", "/v1/completions", &openai::handle_completions);
     add_api_route("GET", "/v1/models", &openai::handle_models);
+    add_api_route("GET", "/v1/models/*", &openai::handle_model);
     add_api_route("POST", "/tokenize", &openai::handle_tokenize);
     add_api_route("POST", "/detokenize", &openai::handle_detokenize);
 }
@@ -169,6 +180,35 @@ http::HttpResponse Server::metrics_text() const {
     return r;
 }
 
+// Prompt and generation tokens per second over the last 10 s of /status samples (null until two
+// samples a second apart exist).
+nlohmann::json Server::token_rates(const EngineStats& s) const {
+    using Clock = std::chrono::steady_clock;
+    const Clock::time_point now = Clock::now();
+    std::lock_guard lock(rate_mu_);
+    if (rate_samples_.empty() || now - rate_samples_.back().t >= std::chrono::seconds(1)) {
+        rate_samples_.push_back({now, s.prompt_tokens_total, s.generation_tokens_total});
+    }
+    while (rate_samples_.size() > 1 && now - rate_samples_.front().t > std::chrono::seconds(60)) {
+        rate_samples_.pop_front();
+    }
+    const RateSample& last = rate_samples_.back();
+    const RateSample* first = &rate_samples_.front();
+    for (const RateSample& r : rate_samples_) {
+        if (last.t - r.t <= std::chrono::seconds(10)) {
+            first = &r;
+            break;
+        }
+    }
+    if (first == &last && rate_samples_.size() > 1) first = &rate_samples_[rate_samples_.size() - 2];
+    const double dt = std::chrono::duration<double>(last.t - first->t).count();
+    if (dt <= 0) return {{"prompt_tokens_per_s", nullptr}, {"generation_tokens_per_s", nullptr}};
+    return {{"prompt_tokens_per_s",
+             static_cast<double>(last.prompt_tokens - first->prompt_tokens) / dt},
+            {"generation_tokens_per_s",
+             static_cast<double>(last.generation_tokens - first->generation_tokens) / dt}};
+}
+
 http::HttpResponse Server::status_json() const {
     std::shared_ptr<const ServingContext> ctx = context();
     EngineStats stats;
@@ -181,17 +221,24 @@ http::HttpResponse Server::status_json() const {
                                 content_format_name(options_.content_format)},
                                {"api_key", options_.api_key.empty() ? "off" : "on"},
                                {"version", options_.version}};
+    nlohmann::json live = metrics_.snapshot(ctx ? &stats : nullptr);
+    live["memory_rss_gib"] = static_cast<double>(resident_bytes()) / (1 << 30);
     if (ctx) {
         model["root"] = ctx->model.root;
         model["max_model_len"] = ctx->model.max_model_len;
         model["vision"] = ctx->model.has_vision;
         if (ctx->model.settings.is_object()) settings.update(ctx->model.settings);
+        settings["threads"] = ThreadPool::global().n_threads();  // the effective count
+        settings["kv_cache_size_gib"] = static_cast<double>(stats.kv_capacity_tokens) *
+                                        static_cast<double>(stats.kv_bytes_per_token) /
+                                        (1 << 30);
+        live.update(token_rates(stats));
     }
     return openai::json_response({{"ready", ctx != nullptr},
                                   {"uptime_s", uptime},
                                   {"model", model},
                                   {"settings", settings},
-                                  {"metrics", metrics_.snapshot(ctx ? &stats : nullptr)}});
+                                  {"metrics", live}});
 }
 
 }  // namespace ag::server

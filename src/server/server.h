@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -32,6 +33,7 @@ struct ServerOptions {
     size_t max_body_bytes = 64u << 20;    ///< larger bodies get 413
     int n_http_threads = 64;              ///< connections served at once
     std::string version = "0.1.0";
+    bool log_requests = false;            ///< one log line per finished request
 };
 
 /// Parses the flag spellings ("none"/"glm45", "auto"/"string"/"openai").
@@ -76,6 +78,15 @@ private:
     int64_t created_ = 0;
     mutable std::mutex mu_;
     std::shared_ptr<const ServingContext> ctx_;  // null while loading
+
+    // Token counters sampled by /status (at most one a second, the last 60 s) for its rates.
+    struct RateSample {
+        std::chrono::steady_clock::time_point t;
+        int64_t prompt_tokens = 0, generation_tokens = 0;
+    };
+    nlohmann::json token_rates(const EngineStats& s) const;
+    mutable std::mutex rate_mu_;
+    mutable std::deque<RateSample> rate_samples_;
 };
 
 }  // namespace ag::server

@@ -5,20 +5,37 @@ import pytest
 from server_fixture import MODEL_NAME, client, server  # noqa: F401 (fixtures)
 
 
-def test_langchain_chat_openai_streaming(server):
+def sdk_greedy(client, text, max_tokens, **extra):
+    r = client.chat.completions.create(model=MODEL_NAME, max_tokens=max_tokens, temperature=0,
+                                       messages=[{"role": "user", "content": text}],
+                                       extra_body={"ignore_eos": True, **extra})
+    assert r.usage.completion_tokens == max_tokens and r.choices[0].message.content
+    return r
+
+
+def test_langchain_chat_openai_streaming(server, client):
+    """What a LangChain user runs (streaming, the DashScope-style extra_body): the text it
+    assembles from the stream is the openai SDK's non-streaming answer to the same request."""
     lc = pytest.importorskip("langchain_openai")
+    extra = {"enable_thinking": True, "return_reasoning": True, "ignore_eos": True}
     llm = lc.ChatOpenAI(model=MODEL_NAME, api_key="EMPTY", base_url=server.base_url,
-                        streaming=True, max_tokens=16,
-                        extra_body={"enable_thinking": True, "return_reasoning": True})
+                        streaming=True, max_tokens=16, temperature=0, extra_body=extra)
     msg = llm.invoke("你是谁?")
-    assert isinstance(msg.content, str)
+    want = sdk_greedy(client, "你是谁?", 16, enable_thinking=True, return_reasoning=True)
+    assert msg.content == want.choices[0].message.content
 
 
-def test_langchain_non_streaming(server):
+def test_langchain_non_streaming(server, client):
     lc = pytest.importorskip("langchain_openai")
     llm = lc.ChatOpenAI(model=MODEL_NAME, api_key="EMPTY", base_url=server.base_url,
-                        max_tokens=8, temperature=0)
-    assert isinstance(llm.invoke("hello").content, str)
+                        max_tokens=8, temperature=0, extra_body={"ignore_eos": True})
+    msg = llm.invoke("hello")
+    want = sdk_greedy(client, "hello", 8)
+    assert msg.content == want.choices[0].message.content
+    usage = msg.usage_metadata
+    assert usage["input_tokens"] == want.usage.prompt_tokens
+    assert usage["output_tokens"] == 8
+    assert msg.response_metadata["finish_reason"] == "length"
 
 
 def agent_step(client, messages):

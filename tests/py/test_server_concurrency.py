@@ -18,15 +18,22 @@ def prompt(i):
 
 
 def stream_text(client, messages, max_tokens=12):
-    chunks = client.chat.completions.create(model=MODEL_NAME, messages=messages, stream=True,
-                                            max_tokens=max_tokens, temperature=0)
-    return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    """(text, completion_tokens) of one greedy stream that must run to max_tokens."""
+    chunks = list(client.chat.completions.create(
+        model=MODEL_NAME, messages=messages, stream=True, max_tokens=max_tokens, temperature=0,
+        stream_options={"include_usage": True}, extra_body={"ignore_eos": True}))
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    return text, chunks[-1].usage.completion_tokens
 
 
 def test_64_concurrent_streams_equal_sequential(client):
     sequential = [stream_text(client, prompt(i)) for i in range(64)]
     with concurrent.futures.ThreadPoolExecutor(64) as pool:
         concurrent_ = list(pool.map(lambda i: stream_text(client, prompt(i)), range(64)))
+    # Every stream really generated (12 tokens, some text), the prompts gave different texts,
+    # and batching 64 at once changed none of them.
+    assert all(n == 12 and text for text, n in sequential), sequential
+    assert len({text for text, _ in sequential}) > 8
     assert concurrent_ == sequential
 
 

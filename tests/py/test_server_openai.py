@@ -22,7 +22,7 @@ def stream_text(client, **kw):
     return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices), chunks
 
 
-def test_non_stream_shape_and_usage(client):
+def test_non_stream_shape_and_usage(server, client):
     r = greedy(client)
     assert r.object == "chat.completion" and r.model == MODEL_NAME
     assert r.id.startswith("chatcmpl-")
@@ -33,6 +33,16 @@ def test_non_stream_shape_and_usage(client):
     assert u.prompt_tokens > 0 and 0 < u.completion_tokens <= 16
     assert u.total_tokens == u.prompt_tokens + u.completion_tokens
     assert u.prompt_tokens_details.cached_tokens >= 0
+    # The content is the greedy continuation of the rendered prompt: the same tokens through
+    # /v1/completions give the same text, and prompt_tokens is /tokenize's count.
+    tok = httpx.post(server.root + "/tokenize", json={"messages": MESSAGES}).json()
+    assert u.prompt_tokens == tok["count"]
+    prompt = httpx.post(server.root + "/detokenize",
+                        json={"tokens": tok["tokens"]}).json()["prompt"]
+    plain = client.completions.create(model=MODEL_NAME, prompt=prompt, max_tokens=16,
+                                      temperature=0)
+    assert plain.usage.prompt_tokens == u.prompt_tokens
+    assert c.message.content == plain.choices[0].text and c.message.content
 
 
 def test_stream_matches_non_stream(client):
@@ -97,6 +107,8 @@ def test_completions(client):
     r = client.completions.create(model=MODEL_NAME, prompt="Hello", max_tokens=5, temperature=0,
                                   logprobs=2)
     assert r.object == "text_completion" and isinstance(r.choices[0].text, str)
+    assert r.choices[0].text
+    assert r.choices[0].finish_reason == ("length" if r.usage.completion_tokens == 5 else "stop")
     assert len(r.choices[0].logprobs.tokens) == r.usage.completion_tokens
     chunks = list(client.completions.create(model=MODEL_NAME, prompt="Hello", max_tokens=5,
                                             temperature=0, stream=True))

@@ -183,7 +183,11 @@ TEST_F(ServerTest, HealthIs503UntilReady) {
     start();
     auto h = client_->Get("/health");
     ASSERT_TRUE(h);
-    EXPECT_EQ(h->status, 503);
+    expect_error(h, 503);  // an OpenAI-style JSON error that says why
+    EXPECT_NE(json::parse(h->body)["error"]["message"].get<std::string>().find("loading"),
+              std::string::npos)
+        << h->body;
+    expect_error(client_->Get("/ping"), 503);
     expect_error(post("/v1/chat/completions", chat()), 503);
     EXPECT_EQ(client_->Get("/metrics")->status, 200);
     EXPECT_EQ(client_->Get("/")->status, 200);
@@ -191,6 +195,8 @@ TEST_F(ServerTest, HealthIs503UntilReady) {
     h = client_->Get("/health");
     EXPECT_EQ(h->status, 200);
     EXPECT_EQ(h->body, "");
+    EXPECT_EQ(client_->Get("/ping")->status, 200);
+    EXPECT_EQ(client_->Post("/ping", "", "application/json")->status, 200);
     EXPECT_EQ(json::parse(client_->Get("/version")->body)["version"], "0.1.0");
     auto status = json::parse(client_->Get("/status")->body);
     EXPECT_EQ(status["ready"], true);
@@ -342,6 +348,15 @@ TEST_F(ServerTest, CompletionsStreamAndTokenize) {
     auto m = json::parse(client_->Get("/v1/models")->body);
     EXPECT_EQ(m["data"][0]["id"], "autoglm-phone-9b");
     EXPECT_EQ(m["data"][0]["max_model_len"], 512);
+    // models.retrieve: the same card by id; another id (or a longer path) is a 404.
+    auto one = client_->Get("/v1/models/autoglm-phone-9b");
+    ASSERT_TRUE(one);
+    EXPECT_EQ(one->status, 200);
+    EXPECT_EQ(json::parse(one->body)["id"], "autoglm-phone-9b");
+    EXPECT_EQ(json::parse(one->body)["object"], "model");
+    expect_error(client_->Get("/v1/models/gpt-4"), 404);
+    expect_error(client_->Get("/v1/models/autoglm-phone-9b/x"), 404);
+    expect_error(client_->Post("/v1/models/autoglm-phone-9b", "{}", "application/json"), 405);
 }
 
 TEST_F(ServerTest, ErrorStatuses) {

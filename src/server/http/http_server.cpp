@@ -188,6 +188,18 @@ HttpResponse HttpServer::error(int status, std::string message) const {
 
 HttpResponse HttpServer::dispatch(const HttpRequest& req) const {
     auto path_it = routes_.find(req.path);
+    if (path_it == routes_.end()) {  // the longest "PREFIX*" route that PREFIX-matches
+        size_t best = 0;
+        for (auto it = routes_.begin(); it != routes_.end(); ++it) {
+            const std::string& p = it->first;
+            if (p.empty() || p.back() != '*') continue;
+            const size_t n = p.size() - 1;
+            if (req.path.size() > n && req.path.compare(0, n, p, 0, n) == 0 && n > best) {
+                best = n;
+                path_it = it;
+            }
+        }
+    }
     if (path_it == routes_.end()) return error(404, "Not Found: " + req.path);
     const std::string method = req.method == "HEAD" ? "GET" : req.method;
     auto it = path_it->second.find(method);

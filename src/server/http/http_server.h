@@ -1,5 +1,5 @@
-// Thin wrapper over cpp-httplib: an exact-path route table (404 unknown path, 405 wrong
-// method), a body-size limit (413), chunked streaming bodies with client-disconnect detection.
+// Thin wrapper over cpp-httplib: a route table of exact paths and "PREFIX*" paths (the longest
+// matching prefix wins when no exact path matches; 404 unknown path, 405 wrong method), a body-size limit (413), chunked streaming bodies with client-disconnect detection.
 // Nothing above this folder includes httplib.h, so swapping the HTTP library touches only here.
 //
 // Threading: handlers run on the HTTP thread pool, one connection per thread; a streaming

@@ -80,4 +80,26 @@ std::optional<ApiError> expand_image_tokens(const MediaOptions& opts,
     return std::nullopt;
 }
 
+std::optional<ApiError> load_images(const MediaOptions& opts,
+                                    const std::vector<chat::Message>& messages,
+                                    std::vector<EngineImage>& images) {
+    const std::vector<std::string> urls = collect_image_urls(messages);
+    if (urls.empty()) return std::nullopt;
+    if (!opts.enabled) {
+        return bad_request("this model does not accept image input (it has no vision tower)",
+                           "messages");
+    }
+    if (urls.size() > static_cast<size_t>(opts.limit_images)) {
+        return bad_request(fmt::format("At most {} image(s) may be provided in one request "
+                                       "(--limit-mm-per-prompt); this one has {}.",
+                                       opts.limit_images, urls.size()),
+                           "messages");
+    }
+    images.resize(urls.size());
+    for (size_t i = 0; i < urls.size(); ++i) {
+        if (auto e = load_image(opts, urls[i], i, images[i])) return e;
+    }
+    return std::nullopt;
+}
+
 }  // namespace ag::server::openai

@@ -33,6 +33,12 @@ namespace ag::server::openai {
 /// The image urls of `messages` in prompt order (every kImage part).
 std::vector<std::string> collect_image_urls(const std::vector<chat::Message>& messages);
 
+/// Every image of `messages` loaded (load_image) in prompt order; a 400 when the model has no
+/// vision tower or there are more than --limit-mm-per-prompt.
+std::optional<ApiError> load_images(const MediaOptions& opts,
+                                    const std::vector<chat::Message>& messages,
+                                    std::vector<EngineImage>& images);
+
 /// Loads, decodes and preprocesses one image; every failure is a 400 naming the image (index).
 std::optional<ApiError> load_image(const MediaOptions& opts, const std::string& url, size_t index,
                                    EngineImage& out);

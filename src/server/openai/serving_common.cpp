@@ -63,7 +63,8 @@ std::optional<ApiError> start_generation(const ServingContext& ctx, CommonParams
     // The engine's own checks, run here so that a bad combination is a 400 before submit.
     auto resolved = runtime::resolve_sampling(request.sampling, ctx.model.generation_config);
     if (!resolved.ok()) return bad_request(resolved.status().message());
-    auto gen = std::make_unique<output::Generation>(*ctx.engine, ctx.metrics, arrival);
+    auto gen = std::make_unique<output::Generation>(*ctx.engine, ctx.metrics, arrival,
+                                                    ctx.log_requests);
     const Status s = gen->submit(request, common.n);
     if (!s.ok()) return submit_error(s);
     out = std::move(gen);

@@ -41,6 +41,7 @@ struct ServingContext {
     MediaOptions media;             ///< image input (enabled for vision models)
     metrics::Metrics* metrics = nullptr;
     int64_t created = 0;            ///< server start, Unix seconds
+    bool log_requests = false;      ///< one log line per finished request
 };
 
 }  // namespace ag::server

@@ -1,5 +1,9 @@
 #include "server/output/generation.h"
 
+#include <fmt/format.h>
+
+#include <string>
+
 #include "base/log.h"
 
 namespace ag::server::output {
@@ -20,8 +24,26 @@ double seconds(Generation::Clock::duration d) {
 }  // namespace
 
 Generation::Generation(EngineClient& engine, metrics::Metrics* metrics,
-                       Clock::time_point arrival)
-    : engine_(engine), metrics_(metrics), arrival_(arrival) {}
+                       Clock::time_point arrival, bool log_requests)
+    : engine_(engine), metrics_(metrics), arrival_(arrival), log_requests_(log_requests) {}
+
+// "request 12 stop: prompt 1380 tokens (1024 cached), 57 generated, TTFT 0.41 s, decode
+// 11.8 tok/s, total 5.2 s"
+void Generation::log_end(const Slot& s, const char* how, Clock::time_point now) const {
+    if (!log_requests_) return;
+    std::string decode = "-";
+    if (s.first_token && s.last_token && s.n_generated > 1 && *s.last_token > *s.first_token) {
+        decode = fmt::format("{:.1f} tok/s",
+                             static_cast<double>(s.n_generated - 1) /
+                                 seconds(*s.last_token - *s.first_token));
+    }
+    const std::string ttft =
+        s.first_token ? fmt::format("{:.2f} s", seconds(*s.first_token - arrival_)) : "-";
+    log::info("request {} {}: prompt {} tokens ({} cached), {} generated, TTFT {}, decode {}, "
+              "total {:.2f} s",
+              s.sub.id, how, s.n_prompt, s.n_cached, s.n_generated, ttft, decode,
+              seconds(now - arrival_));
+}
 
 Generation::~Generation() { abort_all(); }
 
@@ -34,7 +56,9 @@ Status Generation::submit(const EngineRequest& request, int32_t n) {
             abort_all();
             return sub.status();
         }
-        slots_.push_back(Slot{std::move(sub).value(), false, std::nullopt});
+        Slot slot;
+        slot.sub = std::move(sub).value();
+        slots_.push_back(std::move(slot));
     }
     return Status::ok_status();
 }
@@ -44,7 +68,9 @@ void Generation::abort_all() {
         if (s.done) continue;
         engine_.abort(s.sub.id);
         s.done = true;
-        if (metrics_) metrics_->observe_finished("abort", seconds(Clock::now() - arrival_));
+        const Clock::time_point now = Clock::now();
+        if (metrics_) metrics_->observe_finished("abort", seconds(now - arrival_));
+        log_end(s, "aborted", now);
     }
 }
 
@@ -73,21 +99,26 @@ bool Generation::next(int32_t& index, EngineOutput& out, std::chrono::millisecon
 void Generation::observe(int32_t index, const EngineOutput& out, const ChoiceStream& choice) {
     Slot& s = slots_[static_cast<size_t>(index)];
     const Clock::time_point now = Clock::now();
+    if (out.n_prompt_tokens > 0) {
+        s.n_prompt = out.n_prompt_tokens;
+        s.n_cached = out.n_cached_tokens;
+    }
     if (!out.tokens.empty()) {
         if (metrics_) {
             if (!s.last_token) metrics_->observe_ttft(seconds(now - arrival_));
             else metrics_->observe_inter_token(seconds(now - *s.last_token));
         }
+        if (!s.first_token) s.first_token = now;
         s.last_token = now;
+        s.n_generated += static_cast<int64_t>(out.tokens.size());
     }
     if (!choice.finished()) return;
     if (choice.stopped_by_string()) engine_.abort(s.sub.id);
     s.done = true;
-    if (metrics_) {
-        const char* reason = choice.stopped_by_string() ? "stop"
-                                                         : finish_reason_name(out.finish_reason);
-        metrics_->observe_finished(reason, seconds(now - arrival_));
-    }
+    const char* reason = choice.stopped_by_string() ? "stop"
+                                                     : finish_reason_name(out.finish_reason);
+    if (metrics_) metrics_->observe_finished(reason, seconds(now - arrival_));
+    log_end(s, reason, now);
 }
 
 bool Generation::run(std::vector<ChoiceStream>& choices, const std::function<bool()>& alive,

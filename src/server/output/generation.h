@@ -20,7 +20,9 @@ class Generation {
 public:
     using Clock = std::chrono::steady_clock;
 
-    Generation(EngineClient& engine, metrics::Metrics* metrics, Clock::time_point arrival);
+    /// log_requests: one INFO line per finished or aborted choice (tokens, cache hits, times).
+    Generation(EngineClient& engine, metrics::Metrics* metrics, Clock::time_point arrival,
+               bool log_requests = false);
     ~Generation();
     Generation(const Generation&) = delete;
     Generation& operator=(const Generation&) = delete;
@@ -45,11 +47,15 @@ private:
     struct Slot {
         Submission sub;
         bool done = false;
-        std::optional<Clock::time_point> last_token;
+        std::optional<Clock::time_point> first_token, last_token;
+        int64_t n_generated = 0;
+        int32_t n_prompt = 0, n_cached = 0;
     };
+    void log_end(const Slot& s, const char* how, Clock::time_point now) const;
     EngineClient& engine_;
     metrics::Metrics* metrics_;
     Clock::time_point arrival_;
+    bool log_requests_;
     std::vector<Slot> slots_;
     size_t next_slot_ = 0;
 };

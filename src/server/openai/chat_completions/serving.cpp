@@ -160,28 +160,6 @@ http::HttpResponse full_body(ChatJob& job, const http::HttpRequest& req) {
                           {"system_fingerprint", nullptr}});
 }
 
-std::optional<ApiError> load_images(const ServingContext& ctx,
-                                    const std::vector<chat::Message>& messages,
-                                    std::vector<EngineImage>& images) {
-    const std::vector<std::string> urls = collect_image_urls(messages);
-    if (urls.empty()) return std::nullopt;
-    if (!ctx.media.enabled) {
-        return bad_request("this model does not accept image input (it has no vision tower)",
-                           "messages");
-    }
-    if (urls.size() > static_cast<size_t>(ctx.media.limit_images)) {
-        return bad_request(fmt::format("At most {} image(s) may be provided in one request "
-                                       "(--limit-mm-per-prompt); this one has {}.",
-                                       ctx.media.limit_images, urls.size()),
-                           "messages");
-    }
-    images.resize(urls.size());
-    for (size_t i = 0; i < urls.size(); ++i) {
-        if (auto e = load_image(ctx.media, urls[i], i, images[i])) return e;
-    }
-    return std::nullopt;
-}
-
 std::optional<ApiError> prepare(const ServingContext& ctx, const http::HttpRequest& req,
                                 ChatJob& job) {
     const auto arrival = output::Generation::Clock::now();
@@ -194,7 +172,7 @@ std::optional<ApiError> prepare(const ServingContext& ctx, const http::HttpReque
     if (auto e = check_admission(ctx)) return e;
     // Images are decoded only after the admission check (a full queue costs no decoding).
     std::vector<EngineImage> images;
-    if (auto e = load_images(ctx, r.messages, images)) return e;
+    if (auto e = load_images(ctx.media, r.messages, images)) return e;
     std::string prompt;
     if (auto e = render_prompt(ctx, r.messages, r.prompt, prompt)) return e;
     std::vector<int32_t> ids = ctx.tokenizer->encode(prompt);

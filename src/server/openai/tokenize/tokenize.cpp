@@ -1,6 +1,7 @@
 #include "server/openai/tokenize/tokenize.h"
 
 #include "server/openai/chat_completions/messages.h"
+#include "server/openai/media.h"
 #include "server/openai/request_fields.h"
 #include "server/openai/serving_common.h"
 
@@ -8,14 +9,17 @@ namespace ag::server::openai {
 
 namespace {
 
-std::optional<ApiError> prompt_text(const ServingContext& ctx, const std::string& raw_body,
-                                    const nlohmann::json& body, RequestFields& f,
-                                    std::string& out) {
+// The prompt's token ids as a completion or chat request would send them to the engine: a chat
+// prompt's images are loaded and each placeholder expanded to the image's tokens (vLLM counts
+// them too), so `count` is the prompt_tokens of the same chat request.
+std::optional<ApiError> prompt_ids(const ServingContext& ctx, const std::string& raw_body,
+                                   const nlohmann::json& body, RequestFields& f,
+                                   std::vector<int32_t>& ids) {
     std::optional<std::string> prompt;
     f.opt_string("prompt", prompt);
     if (!f.ok()) return f.error();
     if (prompt) {
-        out = *prompt;
+        ids = ctx.tokenizer->encode(*prompt);
         return std::nullopt;
     }
     auto messages = body.find("messages");
@@ -29,7 +33,13 @@ std::optional<ApiError> prompt_text(const ServingContext& ctx, const std::string
     if (!f.ok()) return f.error();
     po.enable_thinking = read_enable_thinking(body);
     if (auto e = read_template_inputs(raw_body, body, parsed, po)) return e;
-    return render_prompt(ctx, parsed, po, out);
+    std::vector<EngineImage> images;
+    if (auto e = load_images(ctx.media, parsed, images)) return e;
+    std::string text;
+    if (auto e = render_prompt(ctx, parsed, po, text)) return e;
+    ids = ctx.tokenizer->encode(text);
+    if (!images.empty()) return expand_image_tokens(ctx.media, images, ids);
+    return std::nullopt;
 }
 
 }  // namespace
@@ -45,9 +55,8 @@ http::HttpResponse handle_tokenize(const ServingContext& ctx, const http::HttpRe
     f.opt_bool("add_special_tokens", add_special);
     if (!f.ok()) return error_response(*f.error());
     if (auto e = check_model(ctx, model)) return error_response(*e);
-    std::string text;
-    if (auto e = prompt_text(ctx, req.body, body, f, text)) return error_response(*e);
-    const std::vector<int32_t> ids = ctx.tokenizer->encode(text);
+    std::vector<int32_t> ids;
+    if (auto e = prompt_ids(ctx, req.body, body, f, ids)) return error_response(*e);
     nlohmann::json strs = nullptr;
     if (want_strs) {
         strs = nlohmann::json::array();
