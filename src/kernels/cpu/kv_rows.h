@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/cpu/vec16.h"
 #include "tensor/kv_quant.h"
 
 namespace ag::kernels::cpu {
@@ -65,6 +66,29 @@ inline void kv_read_row(KvDType t, const uint8_t* src, int64_t d, float* x) {
         case KvDType::kInt4: {
             const int64_t g = kv_int4_group(d);
             const uint8_t* meta = src + d / 2;
+            if (g % 32 == 0) {  // 16 code bytes -> 32 values as two 16-lane vectors
+                for (int64_t b = 0; b < d; b += 32) {
+                    uint16_t sc16, lo16;
+                    std::memcpy(&sc16, meta + 4 * (b / g), 2);
+                    std::memcpy(&lo16, meta + 4 * (b / g) + 2, 2);
+                    const vec::v16 sc = vec::splat(kv_f16_to_f32(sc16));
+                    const vec::v16 mn = vec::splat(kv_f16_to_f32(lo16));
+                    using u8x16 = uint8_t __attribute__((vector_size(16)));
+                    u8x16 bytes;
+                    std::memcpy(&bytes, src + b / 2, 16);
+                    const vec::vi16 w = __builtin_convertvector(bytes, vec::vi16);
+                    const vec::v16 lo = __builtin_convertvector(w & 0xf, vec::v16);
+                    const vec::v16 hi = __builtin_convertvector(w >> 4, vec::v16);
+                    // element 2i is byte i's low nibble, 2i + 1 its high one
+                    const vec::v16 e0 = __builtin_shufflevector(lo, hi, 0, 16, 1, 17, 2, 18, 3, 19,
+                                                                4, 20, 5, 21, 6, 22, 7, 23);
+                    const vec::v16 e1 = __builtin_shufflevector(lo, hi, 8, 24, 9, 25, 10, 26, 11,
+                                                                27, 12, 28, 13, 29, 14, 30, 15, 31);
+                    vec::store(x + b, mn + sc * e0);
+                    vec::store(x + b + 16, mn + sc * e1);
+                }
+                return;
+            }
             for (int64_t g0 = 0; g0 < d; g0 += g) {
                 uint16_t sc16, lo16;
                 std::memcpy(&sc16, meta + 4 * (g0 / g), 2);
