@@ -48,6 +48,7 @@ class ServerProcess:
         if model:
             args += ["--model", model]
         self.log = open(self.log_path, "w")
+        self.final_log = None  # the whole log once stopped (the file is then removed)
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
         self._wait_ready(startup_timeout)
 
@@ -63,8 +64,9 @@ class ServerProcess:
         raise RuntimeError(f"server not ready after {timeout}s:\n{self.log_tail()}")
 
     def log_tail(self, n=4000):
-        if not self.log.closed:
-            self.log.flush()
+        if self.final_log is not None:
+            return self.final_log[-n:]
+        self.log.flush()
         return self.log_path.read_text(errors="replace")[-n:]
 
     def metrics(self):
@@ -92,7 +94,10 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self.log.close()
+        if self.final_log is None:
+            self.log.close()
+            self.final_log = self.log_path.read_text(errors="replace")
+            self.log_path.unlink(missing_ok=True)
         return self.proc.returncode
 
 
