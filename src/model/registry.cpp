@@ -5,7 +5,9 @@
 #include "io/checkpoint.h"
 #include "model/archs/glm4.h"
 #include "model/archs/glm4v/glm4v.h"
+#include "model/archs/whisper/whisper.h"
 #include "model/model.h"
+#include "model/speech_model.h"
 
 namespace ag::model {
 
@@ -28,11 +30,35 @@ constexpr ArchEntry kArchitectures[] = {
     {"Glm4vForConditionalGeneration", load_glm4v},
 };
 
+// Speech models (SpeechModel: encoder-decoder ASR).
+struct SpeechArchEntry {
+    const char* name;
+    Result<std::unique_ptr<SpeechModel>> (*load)(const io::Checkpoint&, const LoadOptions&);
+};
+
+constexpr SpeechArchEntry kSpeechArchitectures[] = {
+    {"WhisperForConditionalGeneration", load_whisper},
+};
+
+std::string architecture_of(const io::Checkpoint& ck) {
+    const auto& a = ck.config().find("architectures");
+    if (a == ck.config().end() || !a->is_array() || a->empty() || !(*a)[0].is_string()) return "";
+    return (*a)[0].get<std::string>();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Model>> load_model(const std::string& path, const LoadOptions& opts) {
     auto ck = io::Checkpoint::open(path);
     if (!ck.ok()) return ck.status();
+    for (const auto& a : kSpeechArchitectures) {
+        if (architecture_of(*ck) == a.name) {
+            return Status(ErrorCode::kUnsupported,
+                          fmt::format("{} is a speech-recognition model ({}): load it as the ASR "
+                                      "model, not the chat model",
+                                      ck->dir(), a.name));
+        }
+    }
     auto cfg = parse_model_config(ck->config(), ck->generation_config(),
                                   ck->dir() + "/config.json");
     if (!cfg.ok()) return cfg.status();
@@ -44,6 +70,22 @@ Result<std::unique_ptr<Model>> load_model(const std::string& path, const LoadOpt
     return Status(ErrorCode::kUnsupported,
                   fmt::format("{}/config.json: unknown architecture '{}' (supported: {})", ck->dir(),
                               cfg->architecture, known));
+}
+
+Result<std::unique_ptr<SpeechModel>> load_speech_model(const std::string& path,
+                                                       const LoadOptions& opts) {
+    auto ck = io::Checkpoint::open(path);
+    if (!ck.ok()) return ck.status();
+    const std::string arch = architecture_of(*ck);
+    std::string known;
+    for (const auto& a : kSpeechArchitectures) {
+        if (arch == a.name) return a.load(*ck, opts);
+        known += known.empty() ? a.name : fmt::format(", {}", a.name);
+    }
+    return Status(ErrorCode::kUnsupported,
+                  fmt::format("{}/config.json: '{}' is not a speech-recognition architecture "
+                              "(supported: {})",
+                              ck->dir(), arch, known));
 }
 
 }  // namespace ag::model

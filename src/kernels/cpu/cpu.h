@@ -35,6 +35,12 @@ void rms_norm(const float* x, const float* w, float* y, int64_t rows, int64_t co
 void silu_mul(const float* gu, float* out, int64_t rows, int64_t f);
 void rope_interleaved(float* x, const float* cos, const float* sin, int64_t n_tok, int64_t n_head,
                       int64_t head_dim, int64_t n_pairs);
+// torch.nn.LayerNorm over rows of cols: (x − mean) / sqrt(var + eps) · w + b, biased variance,
+// statistics in double; y may be x. Rows split over the pool.
+void layer_norm(const float* x, const float* w, const float* b, float* y, int64_t rows,
+                int64_t cols, float eps);
+// Exact (erf) GELU in place, as torch.nn.GELU() / ACT2FN["gelu"].
+void gelu_erf(float* x, int64_t n);
 
 // Paged causal GQA attention: keys/values live in slots of a block pool,
 // k_cache/v_cache: [n_slots, n_head_kv, d]; key j of this sequence is in slot

@@ -81,4 +81,31 @@ void rope_interleaved(float* x, const float* cos, const float* sin, int64_t n_to
     });
 }
 
+void layer_norm(const float* x, const float* w, const float* b, float* y, int64_t rows,
+                int64_t cols, float eps) {
+    ThreadPool::global().parallel_for(rows, 4, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+            const float* v = x + r * cols;
+            float* out = y + r * cols;
+            double mean = 0.0;
+            for (int64_t i = 0; i < cols; ++i) mean += v[i];
+            mean /= static_cast<double>(cols);
+            double var = 0.0;
+            for (int64_t i = 0; i < cols; ++i) var += (v[i] - mean) * (v[i] - mean);
+            var /= static_cast<double>(cols);
+            const auto inv = static_cast<float>(1.0 / std::sqrt(var + static_cast<double>(eps)));
+            const auto mu = static_cast<float>(mean);
+            for (int64_t i = 0; i < cols; ++i) out[i] = (v[i] - mu) * inv * w[i] + b[i];
+        }
+    });
+}
+
+void gelu_erf(float* x, int64_t n) {
+    ThreadPool::global().parallel_for(n, 4096, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) {
+            x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678118654752f));
+        }
+    });
+}
+
 }  // namespace ag::kernels::cpu

@@ -39,33 +39,6 @@ void matmul(const float* x, int64_t m, int64_t k, const Tensor& w, const float* 
     kn::matmul(x, m, k, w.data(), w.dtype(), w.dim(0), bias, y);
 }
 
-// torch.nn.LayerNorm over rows (biased variance), f32.
-void layer_norm(float* x, const float* w, const float* b, int64_t rows, int64_t cols, float eps) {
-    ThreadPool::global().parallel_for(rows, 4, [&](int64_t r0, int64_t r1) {
-        for (int64_t r = r0; r < r1; ++r) {
-            float* v = x + r * cols;
-            double mean = 0.0;
-            for (int64_t i = 0; i < cols; ++i) mean += v[i];
-            mean /= static_cast<double>(cols);
-            double var = 0.0;
-            for (int64_t i = 0; i < cols; ++i) var += (v[i] - mean) * (v[i] - mean);
-            var /= static_cast<double>(cols);
-            const auto inv = static_cast<float>(1.0 / std::sqrt(var + static_cast<double>(eps)));
-            const auto mu = static_cast<float>(mean);
-            for (int64_t i = 0; i < cols; ++i) v[i] = (v[i] - mu) * inv * w[i] + b[i];
-        }
-    });
-}
-
-// Exact (erf) GELU, as torch.nn.GELU().
-void gelu_erf(float* x, int64_t n) {
-    ThreadPool::global().parallel_for(n, 4096, [&](int64_t i0, int64_t i1) {
-        for (int64_t i = i0; i < i1; ++i) {
-            x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678118654752f));
-        }
-    });
-}
-
 // PyTorch's bicubic convolution weights (A = −0.75) for fractional offset t, taps −1, 0, 1, 2.
 void cubic_weights(float t, float w[4]) {
     constexpr float A = -0.75f;
@@ -352,8 +325,8 @@ Result<std::vector<float>> Glm4vVisionTower::encode(std::span<const float> pixel
     const int64_t tc = std::min<int64_t>(T, kMlpRows);
     std::vector<float> u(sz(T * o)), mgu(sz(tc * 2 * F)), mact(sz(tc * F)), out(sz(T * o));
     matmul(y.data(), T, o, merger_proj_, nullptr, u.data());
-    layer_norm(u.data(), merger_ln_w_.data(), merger_ln_b_.data(), T, o, 1e-5f);
-    gelu_erf(u.data(), T * o);
+    kn::layer_norm(u.data(), merger_ln_w_.data(), merger_ln_b_.data(), u.data(), T, o, 1e-5f);
+    kn::gelu_erf(u.data(), T * o);
     for (int64_t r0 = 0; r0 < T; r0 += tc) {
         const int64_t nr = std::min(tc, T - r0);
         matmul(u.data() + r0 * o, nr, o, merger_gate_up_, nullptr, mgu.data());
