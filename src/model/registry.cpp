@@ -2,6 +2,8 @@
 // architecture (see docs/HOWTO-add-architecture.md).
 #include <fmt/format.h>
 
+#include <filesystem>
+
 #include "io/checkpoint.h"
 #include "model/archs/glm4.h"
 #include "model/archs/glm4v/glm4v.h"
@@ -74,6 +76,13 @@ Result<std::unique_ptr<Model>> load_model(const std::string& path, const LoadOpt
 
 Result<std::unique_ptr<SpeechModel>> load_speech_model(const std::string& path,
                                                        const LoadOptions& opts) {
+    // A CTranslate2 directory (faster-whisper layout) has model.bin (or its parts), no
+    // safetensors.
+    namespace fs = std::filesystem;
+    if (fs::is_directory(path) &&
+        (fs::exists(fs::path(path) / "model.bin") || fs::exists(fs::path(path) / "model.bin.part1"))) {
+        return load_whisper_ct2(path, opts);
+    }
     auto ck = io::Checkpoint::open(path);
     if (!ck.ok()) return ck.status();
     const std::string arch = architecture_of(*ck);

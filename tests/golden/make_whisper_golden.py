@@ -12,6 +12,7 @@ Per model directory, whisper_golden.json (not golden.json: the GLM suites read t
   tokens, logits  decoder logits at every position of `tokens` (a prompt that starts with
                 decoder_start_token_id) given that encoder output;
   greedy        argmax continuation (no logits processors) of `tokens` for N_NEW steps.
+ct2_whisper_tiny80/{float16,int8}: whisper_tiny80_f32 through ct2-transformers-converter.
 Deterministic (fixed seeds, eager attention, CPU). Not run in CI.
 """
 from __future__ import annotations
@@ -106,6 +107,15 @@ def main() -> None:
     torch.set_num_threads(2)
     for name, kw in MODELS.items():
         make(name, kw, args.out)
+    # The 80-bin model converted by CTranslate2's own converter (faster-whisper's format), in the
+    # two compute types users have: float16 and int8 (needs `pip install ctranslate2`).
+    import subprocess
+    import sys
+    conv = Path(sys.executable).with_name("ct2-transformers-converter")
+    for q in ("float16", "int8"):
+        dst = args.out / "ct2_whisper_tiny80" / q
+        subprocess.run([str(conv), "--model", str(args.out / "whisper_tiny80_f32"),
+                        "--output_dir", str(dst), "--quantization", q, "--force"], check=True)
 
 
 if __name__ == "__main__":

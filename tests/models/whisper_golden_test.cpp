@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <iterator>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -158,6 +160,114 @@ TEST(WhisperLoad, ChatLoaderRefusesASpeechModelClearly) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, WhisperGolden, ::testing::ValuesIn(whisper_models()));
+
+// CTranslate2 (faster-whisper) files of whisper_tiny80_f32 made by ct2-transformers-converter:
+// the same network within the rounding of their weight types.
+struct Ct2Case {
+    const char* dir;
+    float enc_tol, logit_tol;
+};
+
+class WhisperCt2 : public ::testing::TestWithParam<Ct2Case> {};
+
+float max_diff_encoder(const std::vector<float>& enc, const json& golden, int64_t d) {
+    float worst = 0;
+    for (const auto& [row, want] : golden.at("encoder_rows").items()) {
+        const int64_t r = std::stoll(row);
+        for (int64_t e = 0; e < d; ++e) {
+            worst = std::max(worst, std::fabs(enc[static_cast<size_t>(r * d + e)] -
+                                              want[static_cast<size_t>(e)].get<float>()));
+        }
+    }
+    return worst;
+}
+
+TEST_P(WhisperCt2, MatchesTheTransformersGoldens) {
+    const Ct2Case c = GetParam();
+    std::ifstream in(kGoldenRoot / "whisper_tiny80_f32" / "whisper_golden.json");
+    const json golden = json::parse(in);
+    auto m = load_speech_model((kGoldenRoot / "ct2_whisper_tiny80" / c.dir).string());
+    ASSERT_TRUE(m.ok()) << m.status().to_string();
+    const WhisperConfig& cfg = (*m)->config();
+    EXPECT_EQ(cfg.d_model, 64);
+    EXPECT_EQ(cfg.encoder_layers, 2);
+    EXPECT_EQ(cfg.decoder_heads, 4);
+    EXPECT_EQ(cfg.vocab_size, 512);
+    EXPECT_EQ(cfg.max_source_positions, 1500);
+    auto enc = (*m)->encode(mel_input(cfg.n_mels, cfg.n_frames()));
+    ASSERT_TRUE(enc.ok()) << enc.status().to_string();
+    const float enc_diff = max_diff_encoder(*enc, golden, cfg.d_model);
+    EXPECT_LT(enc_diff, c.enc_tol);
+    const auto tokens = golden.at("tokens").get<std::vector<int32_t>>();
+    auto st = (*m)->start_decoder(*enc);
+    ASSERT_TRUE(st.ok());
+    std::vector<float> logits(tokens.size() * 512);
+    ASSERT_TRUE((*m)->decode(tokens, *st, logits.data(), true).ok());
+    float worst = 0;
+    for (size_t i = 0; i < tokens.size(); ++i) {
+        for (size_t v = 0; v < 512; ++v) {
+            worst = std::max(worst, std::fabs(logits[i * 512 + v] - golden.at("logits")[i][v].get<float>()));
+        }
+    }
+    EXPECT_LT(worst, c.logit_tol);
+    std::printf("[ct2 %s] max |encoder - transformers| %.2e, max |logit - transformers| %.2e\n",
+                c.dir, enc_diff, worst);
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, WhisperCt2,
+                         ::testing::Values(Ct2Case{"float16", 1e-2f, 2e-2f},
+                                           Ct2Case{"int8", 2e-1f, 4e-1f}));
+
+std::vector<uint8_t> read_bytes(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_bytes(const fs::path& p, const std::vector<uint8_t>& b, size_t from, size_t to) {
+    std::ofstream out(p, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(b.data() + from), static_cast<std::streamsize>(to - from));
+}
+
+TEST(WhisperCt2Files, PartsTruncationAndBadHeadersAreClear) {
+    const fs::path src = kGoldenRoot / "ct2_whisper_tiny80" / "float16";
+    const auto bytes = read_bytes(src / "model.bin");
+    ASSERT_GT(bytes.size(), 1000u);
+    const fs::path tmp = fs::temp_directory_path() / "ag_ct2_parts_test";
+    fs::remove_all(tmp);
+    fs::create_directories(tmp);
+    fs::copy_file(src / "config.json", tmp / "config.json");
+    // The PyPI packages' split: model.bin.part1 + model.bin.part2, concatenated in order.
+    const size_t half = bytes.size() / 2;
+    write_bytes(tmp / "model.bin.part1", bytes, 0, half);
+    write_bytes(tmp / "model.bin.part2", bytes, half, bytes.size());
+    EXPECT_TRUE(load_speech_model(tmp.string()).ok());
+    // A missing second part: truncated, and the message says so.
+    fs::remove(tmp / "model.bin.part2");
+    auto r = load_speech_model(tmp.string());
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.status().message().find("truncated"), std::string::npos) << r.status().message();
+    // Parts in the wrong order.
+    write_bytes(tmp / "model.bin.part1", bytes, half, bytes.size());
+    write_bytes(tmp / "model.bin.part2", bytes, 0, half);
+    EXPECT_FALSE(load_speech_model(tmp.string()).ok());
+    // No weights at all.
+    fs::remove(tmp / "model.bin.part1");
+    fs::remove(tmp / "model.bin.part2");
+    r = load_speech_model(tmp.string());
+    EXPECT_FALSE(r.ok());
+    // An unknown spec name (same length, so the rest parses).
+    auto other = bytes;
+    const std::string spec = "WhisperSpec";
+    auto it = std::search(other.begin(), other.end(), spec.begin(), spec.end());
+    ASSERT_NE(it, other.end());
+    *(it + 7) = 'X';
+    write_bytes(tmp / "model.bin", other, 0, other.size());
+    r = load_speech_model(tmp.string());
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), ErrorCode::kUnsupported);
+    EXPECT_NE(r.status().message().find("WhisperXpec"), std::string::npos) << r.status().message();
+    fs::remove_all(tmp);
+}
 
 }  // namespace
 }  // namespace ag::model
