@@ -3,6 +3,7 @@
 // temperature fallback, long audio by sequential 30 s windows with timestamp seeking.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -33,10 +34,13 @@ struct TranscribeOptions {
     std::vector<int32_t> suppress_tokens{-1};  // -1 = the checkpoint's list
     int max_new_tokens = 0;                    // 0 = up to max_target_positions / 2
     uint64_t seed = 0;                         // sampling at temperature > 0
+    // When set and true, transcribe() stops at the next token and returns an error.
+    const std::atomic<bool>* cancel = nullptr;
 };
 
 struct Segment {
     int64_t id = 0;
+    int64_t seek = 0;           // mel frame (10 ms) where its 30 s window starts
     double start = 0, end = 0;  // seconds
     std::string text;
     std::vector<int32_t> tokens;  // text tokens (and timestamps in timestamp mode)

@@ -48,6 +48,8 @@ void add_export_builtin_command(CLI::App& app, int& rc);
 void add_bench_command(CLI::App& app, int& rc);
 // `bench image`, under the `bench` subcommand.
 void add_bench_image_command(CLI::App& bench, int& rc);
+// `bench asr`, under the `bench` subcommand.
+void add_bench_asr_command(CLI::App& bench, int& rc);
 void add_serve_command(CLI::App& app, int& rc);
 void add_quantize_command(CLI::App& app, int& rc);
 

@@ -21,6 +21,8 @@
 #include "base/mapped_file.h"
 #include "base/process.h"
 #include "chat/chat_template.h"
+#include "asr/asr_worker.h"
+#include "cli/cli_asr.h"
 #include "cli/cli_common.h"
 #include "cli/cli_media.h"
 #include "server/server.h"
@@ -51,6 +53,9 @@ struct ServeArgs {
     std::string positional_model;  // `vllm serve MODEL`
     bool log_requests = true;
     bool log_stats = true;
+    AsrArgs asr;
+    std::string asr_served_model_name;  // default: the directory's name
+    double max_audio_seconds = 1800;
     std::vector<std::string> ignored;  // vLLM flags given that mean nothing here, as typed
 };
 
@@ -134,6 +139,13 @@ void add_flags(CLI::App& cmd, ServeArgs& a) {
                  "one log line per finished request (on by default)");
     cmd.add_flag("!--disable-log-stats", a.log_stats,
                  "no periodic throughput line (every 10 s while there is work)");
+    add_asr_options(cmd, a.asr, false);
+    cmd.add_option("--asr-served-model-name", a.asr_served_model_name,
+                   "the speech model's name in /v1/models (default: its directory's name; "
+                   "'whisper-1' is always accepted)");
+    cmd.add_option("--max-audio-seconds", a.max_audio_seconds,
+                   "longest audio accepted (longer: 413)")
+        ->check(CLI::Range(1.0, 1e6))->capture_default_str();
     cmd.add_option("model", a.positional_model,
                    "the model, as in `vllm serve MODEL` (same as --model)");
     for (const IgnoredFlag& f : kIgnoredVllmFlags) {
@@ -331,6 +343,27 @@ server::ModelInfo model_info(const ServeArgs& a, const LoadedModel& lm,
     return info;
 }
 
+// The speech model and its worker (--asr-model); an empty AudioOptions without one.
+Result<server::AudioOptions> audio_options(const ServeArgs& a) {
+    server::AudioOptions ao;
+    ao.max_seconds = a.max_audio_seconds;
+    if (a.asr.model.empty()) return ao;
+    auto t = load_transcriber(a.asr);
+    if (!t.ok()) return t.status();
+    namespace fs = std::filesystem;
+    ao.root = a.asr.model;
+    ao.served_name = a.asr_served_model_name;
+    if (ao.served_name.empty()) {
+        fs::path p = fs::path(a.asr.model).lexically_normal();
+        if (p.filename().empty()) p = p.parent_path();
+        ao.served_name = p.filename().string();
+    }
+    ao.worker = std::make_shared<asr::AsrWorker>(std::move(t).value(), a.model.threads);
+    log::info("speech model '{}' loaded from {} (transcriptions run on their own thread pool)",
+              ao.served_name, a.asr.model);
+    return ao;
+}
+
 Status load_and_serve(const ServeArgs& a, server::Server& srv) {
     const auto t0 = std::chrono::steady_clock::now();
     progress(0, 3, "reading weights and tokenizer");
@@ -358,12 +391,15 @@ Status load_and_serve(const ServeArgs& a, server::Server& srv) {
         log::warn("the model has no chat template: /v1/chat/completions will answer 400");
     }
     auto tokenizer = std::make_shared<const tok::Tokenizer>(std::move(*lm->tokenizer));
-    progress(3, 3, "chat template ready");
+    auto audio = audio_options(a);
+    if (!audio.ok()) return audio.status();
+    progress(3, 3, a.asr.model.empty() ? "chat template ready" : "chat template and speech model ready");
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     log::info("Model loaded in {:.1f}s | Memory: {:.1f} GB", secs, static_cast<double>(resident_bytes()) / 1e9);
     server::ModelInfo info = model_info(a, *lm, model->config(), client->config());
-    srv.set_ready(client, tokenizer, tmpl, info, std::move(media).value());
+    srv.set_ready(client, tokenizer, tmpl, info, std::move(media).value(),
+                  std::move(audio).value());
     log::info("Server running at http://{}:{}", a.host, srv.port());
     std::fprintf(stderr, "[SUCCESS] engine started with async API support\n");
     g_loading.store(false);

@@ -66,14 +66,9 @@ Result<std::string> file_url_to_path(std::string_view url) {
     return path;
 }
 
-Result<RgbImage> load_image_from_url(std::string_view url, const ImageSourcePolicy& policy) {
-    if (url.empty()) return bad("empty image URL");
-    if (is_data_url(url)) return decode_image_data_url(url, policy.limits);
+Result<std::string> local_media_path(std::string_view url, const std::string& allowed_dir,
+                                     std::string_view kind) {
     const std::string scheme = lower_prefix(url, 8);
-    if (scheme.starts_with("http://") || scheme.starts_with("https://")) {
-        return bad("http(s) image URLs are not supported: this server does not access the network; send the "
-                   "image inline as a data URL (data:image/png;base64,...)");
-    }
     std::string path;
     if (scheme.starts_with("file://")) {
         Result<std::string> p = file_url_to_path(url);
@@ -83,23 +78,38 @@ Result<RgbImage> load_image_from_url(std::string_view url, const ImageSourcePoli
         const size_t colon = url.find(':');
         const size_t slash = url.find('/');
         if (colon != std::string_view::npos && (slash == std::string_view::npos || colon < slash)) {
-            return bad(fmt::format("unsupported image URL scheme '{}': use a data: URL",
+            return bad(fmt::format("unsupported {} URL scheme '{}': use a data: URL", kind,
                                    std::string(url.substr(0, colon))));
         }
         path = std::string(url);
     }
-    if (policy.allowed_local_media_path.empty()) {
-        return bad("local image files are not allowed (start the server with --allowed-local-media-path DIR)");
+    if (allowed_dir.empty()) {
+        return bad(fmt::format("local {} files are not allowed (start the server with "
+                               "--allowed-local-media-path DIR)", kind));
     }
     std::error_code ec;
-    const fs::path dir = fs::weakly_canonical(fs::absolute(policy.allowed_local_media_path, ec), ec);
+    const fs::path dir = fs::weakly_canonical(fs::absolute(allowed_dir, ec), ec);
     if (ec) return bad("invalid --allowed-local-media-path");
     const fs::path file = fs::weakly_canonical(fs::absolute(path, ec), ec);  // resolves .. and symlinks
     if (ec || !is_within(file, dir)) {
-        return bad(fmt::format("image path '{}' is outside the allowed local media directory", path));
+        return bad(fmt::format("{} path '{}' is outside the allowed local media directory", kind,
+                               path));
     }
-    if (!fs::is_regular_file(file, ec)) return bad(fmt::format("image file '{}' not found", path));
-    Result<RgbImage> img = decode_image_file(file.string(), policy.limits);
+    if (!fs::is_regular_file(file, ec)) return bad(fmt::format("{} file '{}' not found", kind, path));
+    return file.string();
+}
+
+Result<RgbImage> load_image_from_url(std::string_view url, const ImageSourcePolicy& policy) {
+    if (url.empty()) return bad("empty image URL");
+    if (is_data_url(url)) return decode_image_data_url(url, policy.limits);
+    const std::string scheme = lower_prefix(url, 8);
+    if (scheme.starts_with("http://") || scheme.starts_with("https://")) {
+        return bad("http(s) image URLs are not supported: this server does not access the network; send the "
+                   "image inline as a data URL (data:image/png;base64,...)");
+    }
+    Result<std::string> file = local_media_path(url, policy.allowed_local_media_path, "image");
+    if (!file.ok()) return file.status();
+    Result<RgbImage> img = decode_image_file(*file, policy.limits);
     if (!img.ok()) return Status(ErrorCode::kInvalidArgument, img.status().message());
     return img;
 }

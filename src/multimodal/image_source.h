@@ -22,6 +22,12 @@ struct ImageSourcePolicy {
 // the allowed directory, a missing file, plus every decode / data URL error).
 Result<RgbImage> load_image_from_url(std::string_view url, const ImageSourcePolicy& policy);
 
+// The canonical path of a local media file named by `url` (file:// URL or plain path) when it
+// lies inside `allowed_dir` (empty: local files refused) and exists; kInvalidArgument messages
+// name the media `kind` ("image", "audio").
+Result<std::string> local_media_path(std::string_view url, const std::string& allowed_dir,
+                                     std::string_view kind);
+
 // Local path named by a file:// URL (percent-decoded; "file://localhost/x" and "file:///x").
 Result<std::string> file_url_to_path(std::string_view url);
 

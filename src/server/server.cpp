@@ -6,6 +6,7 @@
 #include "base/process.h"
 #include "base/thread_pool.h"
 #include "server/openai/api_error.h"
+#include "server/openai/audio/transcriptions.h"
 #include "server/openai/chat_completions/serving.h"
 #include "server/openai/completions/serving.h"
 #include "server/openai/models/models.h"
@@ -97,7 +98,7 @@ std::shared_ptr<const ServingContext> Server::context() const {
 void Server::set_ready(std::shared_ptr<EngineClient> engine,
                        std::shared_ptr<const tok::Tokenizer> tokenizer,
                        std::shared_ptr<const chat::ChatTemplate> chat_template, ModelInfo model,
-                       MediaOptions media) {
+                       MediaOptions media, AudioOptions audio) {
     auto ctx = std::make_shared<ServingContext>();
     ctx->engine = std::move(engine);
     ctx->tokenizer = std::move(tokenizer);
@@ -107,6 +108,7 @@ void Server::set_ready(std::shared_ptr<EngineClient> engine,
     ctx->reasoning = options_.reasoning;
     ctx->content_format = options_.content_format;
     ctx->media = std::move(media);
+    ctx->audio = std::move(audio);
     ctx->metrics = &metrics_;
     ctx->created = created_;
     ctx->log_requests = options_.log_requests;
@@ -166,6 +168,8 @@ void Server::add_routes() {
     add_api_route("POST", "/v1/completions", &openai::handle_completions);
     add_api_route("GET", "/v1/models", &openai::handle_models);
     add_api_route("GET", "/v1/models/*", &openai::handle_model);
+    add_api_route("POST", "/v1/audio/transcriptions", &openai::handle_transcriptions);
+    add_api_route("POST", "/v1/audio/translations", &openai::handle_translations);
     add_api_route("POST", "/tokenize", &openai::handle_tokenize);
     add_api_route("POST", "/detokenize", &openai::handle_detokenize);
 }
@@ -227,6 +231,12 @@ http::HttpResponse Server::status_json() const {
         model["root"] = ctx->model.root;
         model["max_model_len"] = ctx->model.max_model_len;
         model["vision"] = ctx->model.has_vision;
+        if (ctx->audio.worker) {
+            model["asr"] = {{"served_name", ctx->audio.served_name},
+                            {"root", ctx->audio.root},
+                            {"pending_transcriptions", ctx->audio.worker->pending()}};
+            settings["max_audio_seconds"] = ctx->audio.max_seconds;
+        }
         if (ctx->model.settings.is_object()) settings.update(ctx->model.settings);
         settings["threads"] = ThreadPool::global().n_threads();  // the effective count
         settings["kv_cache_size_gib"] = static_cast<double>(stats.kv_capacity_tokens) *

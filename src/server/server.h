@@ -53,7 +53,7 @@ public:
     void set_ready(std::shared_ptr<EngineClient> engine,
                    std::shared_ptr<const tok::Tokenizer> tokenizer,
                    std::shared_ptr<const chat::ChatTemplate> chat_template, ModelInfo model,
-                   MediaOptions media = {});
+                   MediaOptions media = {}, AudioOptions audio = {});
     /// Stops listening and waits for the listener. Streams in flight end when their
     /// connections close. Idempotent.
     void stop();

@@ -2,6 +2,7 @@
 // concurrently by every HTTP thread.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ag/engine.h"
+#include "asr/asr_worker.h"
 #include "chat/chat_template.h"
 #include "server/metrics/metrics.h"
 #include "server/openai/media.h"
@@ -31,6 +33,15 @@ struct ModelInfo {
     nlohmann::json settings;        ///< engine/server settings shown on the status page
 };
 
+/// Speech input (serve --asr-model): /v1/audio/* and audio parts in chat messages.
+struct AudioOptions {
+    std::shared_ptr<asr::AsrWorker> worker;  ///< null: no speech model (audio gets a 400)
+    std::string served_name;                 ///< the speech model's name in /v1/models
+    std::string root;                        ///< its directory
+    double max_seconds = 1800;               ///< --max-audio-seconds (longer: 413)
+    size_t max_bytes = 64u << 20;            ///< encoded audio in a data URL
+};
+
 struct ServingContext {
     std::shared_ptr<EngineClient> engine;
     std::shared_ptr<const tok::Tokenizer> tokenizer;
@@ -39,6 +50,7 @@ struct ServingContext {
     ReasoningParser reasoning = ReasoningParser::kNone;
     ContentFormat content_format = ContentFormat::kAuto;
     MediaOptions media;             ///< image input (enabled for vision models)
+    AudioOptions audio;             ///< speech input
     metrics::Metrics* metrics = nullptr;
     int64_t created = 0;            ///< server start, Unix seconds
     bool log_requests = false;      ///< one log line per finished request

@@ -31,8 +31,43 @@ std::optional<ApiError> parse_image_part(const nlohmann::json& part, const std::
     return std::nullopt;
 }
 
+// input_audio: {"data": BASE64, "format": "wav"|"mp3"|...} (OpenAI); audio_url: {"url": ...}
+// or a bare string (vLLM). Either becomes an empty text part that the transcript fills
+// (audio_input.h), recorded in `audio`.
+std::optional<ApiError> parse_audio_part(const nlohmann::json& part, const std::string& type,
+                                         const std::string& where, size_t i,
+                                         std::vector<chat::ContentPart>& parts,
+                                         std::vector<AudioPart>& audio) {
+    AudioPart a{i, parts.size(), "", where};
+    auto it = part.find(type);
+    if (type == "input_audio") {
+        if (it == part.end() || !it->is_object() || !it->contains("data") ||
+            !(*it)["data"].is_string()) {
+            return bad_request(where + ".input_audio must be an object with a base64 string "
+                               "'data' and a 'format'", "messages");
+        }
+        std::string format = "wav";
+        if (auto f = it->find("format"); f != it->end() && f->is_string()) {
+            format = f->get<std::string>();
+        }
+        a.source = "data:audio/" + format + ";base64," + (*it)["data"].get<std::string>();
+    } else if (it != part.end() && it->is_string()) {
+        a.source = it->get<std::string>();
+    } else if (it != part.end() && it->is_object() && it->contains("url") &&
+               (*it)["url"].is_string()) {
+        a.source = (*it)["url"].get<std::string>();
+    } else {
+        return bad_request(where + ".audio_url must be an object with a string 'url'",
+                           "messages");
+    }
+    audio.push_back(std::move(a));
+    parts.push_back({chat::ContentPart::Type::kText, ""});
+    return std::nullopt;
+}
+
 std::optional<ApiError> parse_part(const nlohmann::json& part, size_t i, size_t j,
-                                   std::vector<chat::ContentPart>& parts) {
+                                   std::vector<chat::ContentPart>& parts,
+                                   std::vector<AudioPart>& audio) {
     const std::string where = fmt::format("messages[{}].content[{}]", i, j);
     if (!part.is_object() || !part.contains("type") || !part["type"].is_string()) {
         return bad_request(where + " must be an object with a string 'type'", "messages");
@@ -47,8 +82,10 @@ std::optional<ApiError> parse_part(const nlohmann::json& part, size_t i, size_t 
         return std::nullopt;
     }
     if (type == "image_url") return parse_image_part(part, where, parts);
-    if (type == "image" || type == "input_image" || type == "video_url" ||
-        type == "input_audio" || type == "audio_url") {
+    if (type == "input_audio" || type == "audio_url") {
+        return parse_audio_part(part, type, where, i, parts, audio);
+    }
+    if (type == "image" || type == "input_image" || type == "video_url") {
         return bad_request(fmt::format("{} ({} part in {}); images go in 'image_url' parts",
                                        kNoMedia, type, where),
                            "messages");
@@ -58,7 +95,7 @@ std::optional<ApiError> parse_part(const nlohmann::json& part, size_t i, size_t 
 }
 
 std::optional<ApiError> parse_content(const nlohmann::json& content, size_t i,
-                                      chat::Message& m) {
+                                      chat::Message& m, std::vector<AudioPart>& audio) {
     if (content.is_null()) {
         m.content_is_string = true;
         return std::nullopt;
@@ -73,7 +110,7 @@ std::optional<ApiError> parse_content(const nlohmann::json& content, size_t i,
                            "messages");
     }
     for (size_t j = 0; j < content.size(); ++j) {
-        if (auto e = parse_part(content[j], i, j, m.parts)) return e;
+        if (auto e = parse_part(content[j], i, j, m.parts, audio)) return e;
     }
     m.content_is_string = false;
     return std::nullopt;
@@ -130,7 +167,8 @@ std::optional<ApiError> parse_message_fields(const nlohmann::json& msg, size_t i
 }  // namespace
 
 std::optional<ApiError> parse_messages(const nlohmann::json& messages,
-                                       std::vector<chat::Message>& out) {
+                                       std::vector<chat::Message>& out,
+                                       std::vector<AudioPart>& audio) {
     if (!messages.is_array() || messages.empty()) {
         return bad_request("'messages' must be a non-empty list", "messages");
     }
@@ -144,7 +182,8 @@ std::optional<ApiError> parse_messages(const nlohmann::json& messages,
         m.role = msg["role"].get<std::string>();
         if (m.role == "developer") m.role = "system";
         auto content = msg.find("content");
-        if (auto e = parse_content(content == msg.end() ? nlohmann::json() : *content, i, m)) {
+        if (auto e = parse_content(content == msg.end() ? nlohmann::json() : *content, i, m,
+                                   audio)) {
             return e;
         }
         if (auto e = parse_message_fields(msg, i, m)) return e;

@@ -4,8 +4,10 @@
 //           (vLLM's flattening, what AutoGLM's reference deployment uses);
 //   openai: parts are handed to the template as a list (concatenated with nothing between);
 //   auto:   like openai (the GLM templates iterate over content parts).
-// `image_url` parts become kImage parts carrying their url (loaded by openai/media.h); other
-// media part types are rejected with 400. Messages reach the template as vLLM passes them:
+// `image_url` parts become kImage parts carrying their url (loaded by openai/media.h);
+// `input_audio` / `audio_url` parts become empty text parts listed in `audio`, which the
+// transcript fills before rendering (audio/audio_input.h); other media part types are
+// rejected with 400. Messages reach the template as vLLM passes them:
 // role as sent (any role; `developer` becomes `system`), content, name, tool_calls (arguments
 // parsed to JSON by the chat layer), tool_call_id, reasoning_content, GLM-4 `metadata`.
 #pragma once
@@ -18,12 +20,14 @@
 
 #include "chat/chat_template.h"
 #include "server/openai/api_error.h"
+#include "server/openai/audio/audio_input.h"
 #include "server/openai/serving_context.h"
 
 namespace ag::server::openai {
 
 std::optional<ApiError> parse_messages(const nlohmann::json& messages,
-                                       std::vector<chat::Message>& out);
+                                       std::vector<chat::Message>& out,
+                                       std::vector<AudioPart>& audio);
 
 struct PromptOptions {
     bool add_generation_prompt = true;

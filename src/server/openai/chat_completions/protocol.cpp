@@ -70,7 +70,7 @@ std::optional<ApiError> parse_chat_request(const nlohmann::json& body, const Ser
     if (!f.ok()) return f.error();
     auto messages = body.find("messages");
     if (messages == body.end()) return bad_request("'messages' is required", "messages");
-    if (auto e = parse_messages(*messages, out.messages)) return e;
+    if (auto e = parse_messages(*messages, out.messages, out.audio)) return e;
     log_unknown_fields("/v1/chat/completions", f.unknown_keys(chat_keys()));
     return std::nullopt;
 }

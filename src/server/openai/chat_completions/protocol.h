@@ -17,6 +17,7 @@ namespace ag::server::openai {
 struct ChatRequest {
     CommonParams common;
     std::vector<chat::Message> messages;
+    std::vector<AudioPart> audio;  ///< audio parts of `messages`, transcribed before rendering
     PromptOptions prompt;
     bool logprobs = false;
     int32_t top_logprobs = 0;

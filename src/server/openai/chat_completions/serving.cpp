@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "server/http/sse.h"
+#include "server/openai/audio/audio_input.h"
 #include "server/openai/chat_completions/protocol.h"
 #include "server/openai/media.h"
 #include "server/openai/serving_common.h"
@@ -173,6 +174,7 @@ std::optional<ApiError> prepare(const ServingContext& ctx, const http::HttpReque
     // Images are decoded only after the admission check (a full queue costs no decoding).
     std::vector<EngineImage> images;
     if (auto e = load_images(ctx.media, r.messages, images)) return e;
+    if (auto e = transcribe_audio_parts(ctx, r.messages, r.audio, req.client_alive)) return e;
     std::string prompt;
     if (auto e = render_prompt(ctx, r.messages, r.prompt, prompt)) return e;
     std::vector<int32_t> ids = ctx.tokenizer->encode(prompt);

@@ -11,8 +11,9 @@ namespace {
 
 // The prompt's token ids as a completion or chat request would send them to the engine: a chat
 // prompt's images are loaded and each placeholder expanded to the image's tokens (vLLM counts
-// them too), so `count` is the prompt_tokens of the same chat request.
-std::optional<ApiError> prompt_ids(const ServingContext& ctx, const std::string& raw_body,
+// them too) and its audio parts transcribed, so `count` is the prompt_tokens of the same chat
+// request.
+std::optional<ApiError> prompt_ids(const ServingContext& ctx, const http::HttpRequest& req,
                                    const nlohmann::json& body, RequestFields& f,
                                    std::vector<int32_t>& ids) {
     std::optional<std::string> prompt;
@@ -27,14 +28,16 @@ std::optional<ApiError> prompt_ids(const ServingContext& ctx, const std::string&
         return bad_request("either 'prompt' or 'messages' is required", "prompt");
     }
     std::vector<chat::Message> parsed;
-    if (auto e = parse_messages(*messages, parsed)) return e;
+    std::vector<AudioPart> audio;
+    if (auto e = parse_messages(*messages, parsed, audio)) return e;
     PromptOptions po;
     f.opt_bool("add_generation_prompt", po.add_generation_prompt);
     if (!f.ok()) return f.error();
     po.enable_thinking = read_enable_thinking(body);
-    if (auto e = read_template_inputs(raw_body, body, parsed, po)) return e;
+    if (auto e = read_template_inputs(req.body, body, parsed, po)) return e;
     std::vector<EngineImage> images;
     if (auto e = load_images(ctx.media, parsed, images)) return e;
+    if (auto e = transcribe_audio_parts(ctx, parsed, audio, req.client_alive)) return e;
     std::string text;
     if (auto e = render_prompt(ctx, parsed, po, text)) return e;
     ids = ctx.tokenizer->encode(text);
@@ -56,7 +59,7 @@ http::HttpResponse handle_tokenize(const ServingContext& ctx, const http::HttpRe
     if (!f.ok()) return error_response(*f.error());
     if (auto e = check_model(ctx, model)) return error_response(*e);
     std::vector<int32_t> ids;
-    if (auto e = prompt_ids(ctx, req.body, body, f, ids)) return error_response(*e);
+    if (auto e = prompt_ids(ctx, req, body, f, ids)) return error_response(*e);
     nlohmann::json strs = nullptr;
     if (want_strs) {
         strs = nlohmann::json::array();
