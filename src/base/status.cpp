@@ -11,6 +11,7 @@ const char* error_code_name(ErrorCode code) {
         case ErrorCode::kParseError: return "parse error";
         case ErrorCode::kUnsupported: return "unsupported";
         case ErrorCode::kOutOfRange: return "out of range";
+        case ErrorCode::kResourceExhausted: return "resource exhausted";
         case ErrorCode::kInternal: return "internal error";
     }
     return "unknown";

@@ -10,12 +10,13 @@ namespace ag {
 
 enum class ErrorCode {
     kOk = 0,
-    kInvalidArgument,  // bad flag, bad request field
-    kNotFound,         // missing file, tensor, token
-    kIoError,          // read/mmap failure
-    kParseError,       // malformed JSON / header
-    kUnsupported,      // unknown architecture, dtype
-    kOutOfRange,       // length limits
+    kInvalidArgument,    // bad flag, bad request field
+    kNotFound,           // missing file, tensor, token
+    kIoError,            // read/mmap failure
+    kParseError,         // malformed JSON / header
+    kUnsupported,        // unknown architecture, dtype
+    kOutOfRange,         // length limits
+    kResourceExhausted,  // input larger than a configured limit (audio duration)
     kInternal,
 };
 

@@ -85,7 +85,8 @@ void Parser::parse_model(const json& root, TokenizerData& data) const {
     }
     for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
         auto it = model.find(key);
-        if (it != model.end() && !it->is_null() && !(it->is_string() && it->empty())) {
+        if (it != model.end() && !it->is_null() &&
+            !(it->is_string() && it->get_ref<const std::string&>().empty())) {
             fail(ErrorCode::kUnsupported, std::string("model.") + key, "not supported");
         }
     }

@@ -42,6 +42,18 @@ TEST(TokenizerErrors, MinimalIsValid) {
     EXPECT_EQ(tok->chat_template(), "");
 }
 
+TEST(TokenizerErrors, EmptyAffixesAreAccepted) {
+    // Whisper's tokenizer.json: continuing_subword_prefix "" and end_of_word_suffix "".
+    json doc = minimal();
+    doc["model"]["continuing_subword_prefix"] = "";
+    doc["model"]["end_of_word_suffix"] = "";
+    auto tok = Tokenizer::from_json(doc.dump(), "");
+    ASSERT_TRUE(tok.ok()) << tok.status().to_string();
+    EXPECT_EQ(tok->encode("ab a"), (std::vector<int32_t>{2, 4}));
+    doc["model"]["continuing_subword_prefix"] = "##";
+    expect_error(doc, ErrorCode::kUnsupported, "model.continuing_subword_prefix");
+}
+
 TEST(TokenizerErrors, MalformedJson) {
     auto tok = Tokenizer::from_json("{\"model\": ", "");
     ASSERT_FALSE(tok.ok());

@@ -36,7 +36,8 @@ std::optional<ApiError> decode_audio(const ServingContext& ctx, const std::strin
     const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
     auto r = audio::load_16k({data, bytes.size()}, what, ctx.audio.max_seconds);
     if (!r.ok()) {
-        const int status = r.status().code() == ErrorCode::kOutOfRange ? 413 : 400;
+        const ErrorCode c = r.status().code();
+        const int status = c == ErrorCode::kResourceExhausted || c == ErrorCode::kOutOfRange ? 413 : 400;
         return ApiError{status, fmt::format("{}: {}", what, r.status().message()), param};
     }
     samples = std::move(r).value();
