@@ -18,15 +18,16 @@ function(ag_add_library name)
   target_link_libraries(${name} PUBLIC ${ARG_DEPS})
 endfunction()
 
-# ag_add_test(<name> SOURCES ... [DEPS ...] [LABELS ...])
+# ag_add_test(<name> SOURCES ... [DEPS ...] [LABELS ...] [PREFIX <p>])
 #   A GoogleTest executable registered with CTest; tests run from the source root so fixture
-#   paths are relative to it.
+#   paths are relative to it. PREFIX (optional) is put before every discovered test name
+#   (e.g. "audio." so that `ctest -R audio` selects the suite).
 function(ag_add_test name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "" "PREFIX" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_compile_options(${name} PRIVATE ${AG_WARNINGS} ${AG_ARCH_FLAGS})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main)
-  gtest_discover_tests(${name} WORKING_DIRECTORY ${CMAKE_SOURCE_DIR}
+  gtest_discover_tests(${name} WORKING_DIRECTORY ${CMAKE_SOURCE_DIR} TEST_PREFIX "${ARG_PREFIX}"
                        PROPERTIES LABELS "${ARG_LABELS}" DISCOVERY_TIMEOUT 60)
 endfunction()
 

@@ -11,7 +11,7 @@ formula) of 0.5, 29.99, 30 and 47 s at 16 kHz, for 80 and 128 mel bins:
   whole    openai-whisper / faster-whisper style: the whole signal followed by 480000 zeros
            through the same transformers spectrogram() and the same post-processing (global max
            - 8 clamp, (x + 4) / 4), [n_mels, (n + 480000) / 160]; stored for 0.5 s and 47 s.
-Per case: a few full rows and columns, the mean of every row and of every column, and the
+Per case: one full row, ~10 full columns, the mean of every row and of every column, and the
 overall mean (values rounded to 1e-6). Filters: mel_filter_bank(201, n_mels, 0, 8000, 16000,
 "slaney", "slaney") stored as [n_mels, 201]: a few full filters and every filter's sum.
 Deterministic; not run in CI.
