@@ -180,7 +180,7 @@ def test_compressed_formats(autoglm, model_dir, fw, tmp_path):
         else:
             lossy += 1
             lossy_same += ok
-        assert rate <= 0.5, lines[-1]
+        assert mine["text"] and rate <= 0.75, lines[-1]
     print("\n".join(lines))
     print(f"FLAC token-identical {flac_same}/{len(texts)}; lossy {lossy_same}/{lossy}")
     assert flac_same == len(texts), "\n".join(lines)
