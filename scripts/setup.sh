@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 
 PKGS=(build-essential cmake pkg-config git curl python3 python3-venv python3-pip
       nlohmann-json3-dev libcpp-httplib-dev libspdlog-dev libfmt-dev libcli11-dev libstb-dev libjpeg-dev libwebp-dev
-      libpcre2-dev libgtest-dev libgmock-dev libbenchmark-dev libsndfile1-dev libsoxr-dev)
+      libpcre2-dev libgtest-dev libgmock-dev libbenchmark-dev libsndfile1-dev libsoxr-dev zlib1g-dev
+      espeak-ng sox lame flac vorbis-tools opus-tools)
 
 if [[ "${AG_SKIP_APT:-0}" != 1 ]]; then
     missing=()

@@ -8,12 +8,14 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <mutex>
 #include <set>
 
 #include "asr/segmenter.h"
 #include "asr/window_decoder.h"
 #include "audio/audio.h"
 #include "base/log.h"
+#include "base/thread_pool.h"
 
 namespace ag::asr {
 
@@ -52,7 +54,41 @@ nlohmann::json read_json(const std::string& path) {
 
 }  // namespace
 
+// Kernels run on the calling thread's ThreadPool, which takes one parallel_for at a time. A
+// call whose pool another call of this Transcriber is using gets a private pool of the same
+// size for its duration, so concurrent transcribe calls never share one.
+class PoolLease {
+public:
+    PoolLease(std::mutex& mu, std::set<ThreadPool*>& busy) : mu_(mu), busy_(busy) {
+        ThreadPool* cur = &ThreadPool::global();
+        std::lock_guard<std::mutex> lock(mu_);
+        if (busy_.insert(cur).second) {
+            held_ = cur;
+            return;
+        }
+        prev_ = cur;
+        own_ = std::make_unique<ThreadPool>(cur->n_threads());
+        ThreadPool::bind_current(own_.get());
+    }
+    ~PoolLease() {
+        if (own_) ThreadPool::bind_current(prev_);
+        std::lock_guard<std::mutex> lock(mu_);
+        if (held_ != nullptr) busy_.erase(held_);
+    }
+    PoolLease(const PoolLease&) = delete;
+    PoolLease& operator=(const PoolLease&) = delete;
+
+private:
+    std::mutex& mu_;
+    std::set<ThreadPool*>& busy_;
+    ThreadPool* held_ = nullptr;
+    ThreadPool* prev_ = nullptr;
+    std::unique_ptr<ThreadPool> own_;
+};
+
 struct Transcriber::Impl {
+    mutable std::mutex pools_mu;
+    mutable std::set<ThreadPool*> pools_busy;
     std::unique_ptr<model::SpeechModel> model;
     std::optional<tok::Tokenizer> tk;
     WhisperTokens t;
@@ -177,6 +213,7 @@ Result<std::vector<std::pair<std::string, float>>> Transcriber::detect_language(
     }
     double e = 0, d = 0;
     std::vector<float> enc;
+    const PoolLease lease(impl_->pools_mu, impl_->pools_busy);
     return impl_->detect(window_mel, enc, e, d);
 }
 
@@ -233,6 +270,7 @@ Result<Transcript> Transcriber::Impl::run(std::span<const float> mel, int64_t n_
                                           const TranscribeOptions& opt,
                                           const std::function<void(const Segment&)>& on_segment) const {
     AG_RETURN_IF_ERROR(check(opt));
+    const PoolLease lease(pools_mu, pools_busy);
     const model::WhisperConfig& c = model->config();
     const int64_t w = c.n_frames();
     // faster-whisper: the features' last frame (from the 160 padding samples) is not content.

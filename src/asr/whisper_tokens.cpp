@@ -65,7 +65,7 @@ Result<WhisperTokens> resolve_whisper_tokens(const tok::Tokenizer& tk, int64_t m
                       "model vocab has no room for timestamp tokens after <|notimestamps|>");
     }
     if (model_vocab == 51864) return t;  // English-only (openai *.en)
-    if (lang_ids.is_array()) {
+    if (lang_ids.is_array() && !lang_ids.empty()) {
         for (const auto& v : lang_ids) {
             if (!v.is_number_integer()) continue;
             const int32_t lid = v.get<int32_t>();

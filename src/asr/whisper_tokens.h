@@ -38,8 +38,9 @@ struct WhisperTokens {
 };
 
 // Resolves the special tokens. `model_vocab` is the model's vocab size (logit count);
-// `lang_ids` (optional: CTranslate2 config.json's "lang_ids") fixes the language tokens,
-// else they are the added tokens "<|xx|>" between <|startoftranscript|> and <|translate|>.
+// `lang_ids` (optional: CTranslate2 config.json's "lang_ids"; empty = not given) fixes the
+// language tokens, else they are the added tokens "<|xx|>" between <|startoftranscript|> and
+// <|translate|>.
 // A vocab of exactly 51864 is English-only (openai's .en models), so it gets no languages.
 // Errors: kNotFound naming a missing required token.
 Result<WhisperTokens> resolve_whisper_tokens(const tok::Tokenizer& tk, int64_t model_vocab,

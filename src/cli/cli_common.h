@@ -52,5 +52,6 @@ void add_bench_image_command(CLI::App& bench, int& rc);
 void add_bench_asr_command(CLI::App& bench, int& rc);
 void add_serve_command(CLI::App& app, int& rc);
 void add_quantize_command(CLI::App& app, int& rc);
+void add_transcribe_command(CLI::App& app, int& rc);
 
 }  // namespace ag::cli

@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
     ag::cli::add_bench_image_command(*app.get_subcommand("bench"), rc);
     ag::cli::add_bench_asr_command(*app.get_subcommand("bench"), rc);
     ag::cli::add_quantize_command(app, rc);
+    ag::cli::add_transcribe_command(app, rc);
     std::vector<std::string> args = dashed_args(app, argc, argv);
     try {
         // CLI11 parses a vector in reverse order (it pops from the back).

@@ -13,12 +13,19 @@
 #include "server/http/sse.h"
 #include "server/openai/api_error.h"
 #include "server/openai/audio/audio_input.h"
-#include "server/openai/audio/transcript_format.h"
+#include "asr/transcript_format.h"
 #include "server/openai/serving_common.h"
 
 namespace ag::server::openai {
 
 namespace {
+
+using asr::duration_usage;
+using asr::format_transcript;
+using asr::FormattedTranscript;
+using asr::needs_timestamps;
+using asr::parse_transcript_format;
+using asr::TranscriptFormat;
 
 struct AudioRequest {
     std::string file_bytes, filename;

@@ -4,29 +4,29 @@
 
 #include <nlohmann/json.hpp>
 
-#include "server/openai/audio/transcript_format.h"
+#include "asr/transcript_format.h"
 
-namespace ag::server::openai {
+namespace ag::asr {
 namespace {
 
-asr::Transcript sample() {
-    asr::Transcript t;
+Transcript sample() {
+    Transcript t;
     t.text = "Hello there. General Kenobi.";
     t.language = "en";
     t.duration = 4.2;
-    asr::Segment a;
+    Segment a;
     a.id = 0;
     a.start = 0.0;
     a.end = 1.5;
     a.text = " Hello there.";
     a.tokens = {50364, 2425, 50439};
-    asr::Segment b;
+    Segment b;
     b.id = 1;
     b.start = 1.5;
     b.end = 3661.007;
     b.text = " General Kenobi.";
     b.avg_logprob = -0.25f;
-    asr::Segment empty;
+    Segment empty;
     empty.id = 2;
     empty.start = 3661.007;
     empty.end = 3662;
@@ -83,4 +83,4 @@ TEST(TranscriptFormat, JsonTextAndVerbose) {
 }
 
 }  // namespace
-}  // namespace ag::server::openai
+}  // namespace ag::asr

@@ -1,13 +1,12 @@
-#include "server/openai/audio/transcript_format.h"
+#include "asr/transcript_format.h"
 
 #include <fmt/format.h>
 
 #include <cmath>
 
 #include "asr/language_names.h"
-#include "server/openai/api_error.h"
 
-namespace ag::server::openai {
+namespace ag::asr {
 
 namespace {
 
@@ -18,10 +17,15 @@ std::string trimmed(std::string_view s) {
 }
 
 // Cue blocks of srt/vtt: one per segment with text (empty segments are skipped).
-std::string cues(const asr::Transcript& t, bool srt) {
+// JSON text for output: invalid UTF-8 replaced, never throws.
+std::string dump(const nlohmann::json& j) {
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string cues(const Transcript& t, bool srt) {
     std::string out;
     int64_t n = 0;
-    for (const asr::Segment& s : t.segments) {
+    for (const Segment& s : t.segments) {
         const std::string text = trimmed(s.text);
         if (text.empty()) continue;
         ++n;
@@ -34,6 +38,29 @@ std::string cues(const asr::Transcript& t, bool srt) {
 }
 
 }  // namespace
+
+nlohmann::json verbose_json(const Transcript& t, std::string_view task) {
+    nlohmann::json segments = nlohmann::json::array();
+    for (const Segment& s : t.segments) {
+        segments.push_back({{"id", s.id},
+                            {"seek", s.seek},
+                            {"start", s.start},
+                            {"end", s.end},
+                            {"text", s.text},
+                            {"tokens", s.tokens},
+                            {"temperature", s.temperature},
+                            {"avg_logprob", s.avg_logprob},
+                            {"compression_ratio", s.compression_ratio},
+                            {"no_speech_prob", s.no_speech_prob}});
+    }
+    const std::string language = language_name(t.language).value_or(t.language);
+    return {{"task", task},
+            {"language", language},
+            {"duration", t.duration},
+            {"text", t.text},
+            {"segments", std::move(segments)},
+            {"usage", duration_usage(t.duration)}};
+}
 
 std::optional<TranscriptFormat> parse_transcript_format(std::string_view s) {
     if (s == "json") return TranscriptFormat::kJson;
@@ -59,7 +86,7 @@ nlohmann::json duration_usage(double seconds) {
     return {{"type", "duration"}, {"seconds", static_cast<int64_t>(std::ceil(seconds))}};
 }
 
-FormattedTranscript format_transcript(const asr::Transcript& t, TranscriptFormat f,
+FormattedTranscript format_transcript(const Transcript& t, TranscriptFormat f,
                                       std::string_view task) {
     switch (f) {
         case TranscriptFormat::kText: return {t.text + "\n", "text/plain; charset=utf-8"};
@@ -70,27 +97,7 @@ FormattedTranscript format_transcript(const asr::Transcript& t, TranscriptFormat
                     "application/json"};
         case TranscriptFormat::kVerboseJson: break;
     }
-    nlohmann::json segments = nlohmann::json::array();
-    for (const asr::Segment& s : t.segments) {
-        segments.push_back({{"id", s.id},
-                            {"seek", s.seek},
-                            {"start", s.start},
-                            {"end", s.end},
-                            {"text", s.text},
-                            {"tokens", s.tokens},
-                            {"temperature", s.temperature},
-                            {"avg_logprob", s.avg_logprob},
-                            {"compression_ratio", s.compression_ratio},
-                            {"no_speech_prob", s.no_speech_prob}});
-    }
-    const std::string language = asr::language_name(t.language).value_or(t.language);
-    return {dump({{"task", task},
-                  {"language", language},
-                  {"duration", t.duration},
-                  {"text", t.text},
-                  {"segments", std::move(segments)},
-                  {"usage", duration_usage(t.duration)}}),
-            "application/json"};
+    return {dump(verbose_json(t, task)), "application/json"};
 }
 
-}  // namespace ag::server::openai
+}  // namespace ag::asr

@@ -1,4 +1,4 @@
-// A Transcript in OpenAI's response formats: json ({"text", "usage"}), text, srt, vtt,
+// A Transcript in OpenAI's response formats (the server's /v1/audio/* and `autoglm transcribe`): json ({"text", "usage"}), text, srt, vtt,
 // verbose_json (task, language name, duration, segments with times and decoding statistics).
 #pragma once
 
@@ -10,7 +10,7 @@
 
 #include "asr/transcriber.h"
 
-namespace ag::server::openai {
+namespace ag::asr {
 
 enum class TranscriptFormat { kJson, kText, kSrt, kVtt, kVerboseJson };
 
@@ -29,7 +29,9 @@ struct FormattedTranscript {
     std::string body;
     std::string content_type;
 };
-FormattedTranscript format_transcript(const asr::Transcript& t, TranscriptFormat f,
+FormattedTranscript format_transcript(const Transcript& t, TranscriptFormat f,
                                       std::string_view task);
+// verbose_json as an object (the CLI adds to it).
+nlohmann::json verbose_json(const Transcript& t, std::string_view task);
 
-}  // namespace ag::server::openai
+}  // namespace ag::asr
