@@ -20,9 +20,9 @@ import wave
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "py"))
+sys.path.insert(0, str(ROOT / "tools"))
 
-from whisper_assets import whisper_base_dir  # noqa: E402
+import whisper_base_model  # noqa: E402
 
 SENTENCES = [
     "The birch canoe slid on the smooth planks.",
@@ -109,7 +109,7 @@ def main() -> int:
     ap.add_argument("--repetitions", type=int, default=3)
     ap.add_argument("--json-out")
     a = ap.parse_args()
-    model = str(whisper_base_dir())
+    model = str(whisper_base_model.model_dir())
     rows = []
     with tempfile.TemporaryDirectory() as d:
         audio = Path(d) / "speech.wav"

