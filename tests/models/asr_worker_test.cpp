@@ -88,7 +88,7 @@ TEST_F(AsrWorkerTest, DestroyingTheWorkerAnswersQueuedTasks) {
     }
     auto rb = b->wait();
     EXPECT_FALSE(rb.ok());
-    a->wait();  // finished or cancelled, but answered
+    (void)a->wait();  // finished or cancelled, but answered
 }
 
 TEST_F(AsrWorkerTest, BadAudioIsTheTasksError) {

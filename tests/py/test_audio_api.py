@@ -93,7 +93,7 @@ def test_json_transcript_is_the_sentence(client, media_dir):
     r = transcribe(client, media_dir / "fox.wav")
     got = words(r.text)
     want = words(SENTENCE)
-    assert len(set(got) & set(want)) >= len(want) - 2, r.text
+    assert len(set(got) & set(want)) >= len(want) - 3 and "fox" in got, r.text
     # OpenAI bills by duration: {"type": "duration", "seconds": ceil(seconds)}.
     raw = r.model_dump()
     assert raw["usage"]["type"] == "duration"

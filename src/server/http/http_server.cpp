@@ -94,6 +94,14 @@ HttpRequest convert(const httplib::Request& req, std::shared_ptr<std::atomic<boo
     out.method = req.method;
     out.path = req.path;
     out.body = req.body;
+    for (const auto& [name, f] : req.files) {
+        FormPart p;
+        p.name = name;
+        if (!f.filename.empty()) p.filename = f.filename;
+        p.content_type = f.content_type;
+        p.data = f.content;
+        out.form.push_back(std::move(p));
+    }
     for (const auto& [k, v] : req.headers) out.headers.emplace_back(k, v);
     auto probe = std::make_shared<ConnectionProbe>(req.remote_addr, req.remote_port,
                                                    req.local_port);

@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -28,10 +29,21 @@ namespace ag::server::http {
 inline constexpr int kListenBacklog = 2048;
 class ListeningServer;
 
+/// One field of a multipart/form-data body (RFC 7578), as the `openai` SDK uploads files.
+struct FormPart {
+    std::string name;
+    std::optional<std::string> filename;  ///< set for file fields
+    std::string content_type;             ///< the part's Content-Type ("" when absent)
+    std::string data;
+};
+
 struct HttpRequest {
     std::string method;
     std::string path;
-    std::string body;
+    std::string body;                     ///< empty for multipart bodies: see `form`
+    /// The fields of a multipart/form-data body, parsed by the HTTP layer (a malformed one is
+    /// answered 400 before any handler runs).
+    std::vector<FormPart> form;
     std::vector<std::pair<std::string, std::string>> headers;
     /// True while the client's connection is open (polls the socket; cheap).
     std::function<bool()> client_alive;

@@ -9,7 +9,6 @@
 
 #include "asr/language_names.h"
 #include "base/log.h"
-#include "server/http/multipart.h"
 #include "server/http/sse.h"
 #include "server/openai/api_error.h"
 #include "server/openai/audio/audio_input.h"
@@ -108,12 +107,14 @@ std::optional<ApiError> parse_field(const http::FormPart& p, bool translate, Aud
 
 std::optional<ApiError> parse_request(const ServingContext& ctx, const http::HttpRequest& req,
                                       bool translate, AudioRequest& r) {
-    auto boundary = http::multipart_boundary(req.header("Content-Type"));
-    if (!boundary.ok()) return bad_request(boundary.status().message());
-    auto parts = http::parse_multipart(req.body, *boundary);
-    if (!parts.ok()) return bad_request(parts.status().message());
+    const std::string type = req.header("Content-Type");
+    if (type.find("multipart/form-data") == std::string::npos) {
+        return bad_request(fmt::format("expected a multipart/form-data body (fields 'file', "
+                                       "'model', ...), got Content-Type '{}'",
+                                       type.empty() ? "(none)" : type));
+    }
     if (translate) r.options.task = "translate";
-    for (const http::FormPart& p : *parts) {
+    for (const http::FormPart& p : req.form) {
         if (auto e = parse_field(p, translate, r)) return e;
     }
     if (!r.has_file) return bad_request("the 'file' field (the audio file) is required", "file");
