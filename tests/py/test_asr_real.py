@@ -186,6 +186,33 @@ def test_compressed_formats(autoglm, model_dir, fw, tmp_path):
     assert flac_same == len(texts), "\n".join(lines)
 
 
+@pytest.mark.parametrize("timestamps", [True, False])
+def test_long_form_matches_faster_whisper(autoglm, model_dir, fw, tmp_path, timestamps):
+    """42 s of speech, faster-whisper's defaults otherwise (temperature fallback, conditioning
+    on previous text): the same segments (seek, start, end, tokens) window after window."""
+    need("espeak-ng", "sox")
+    parts = []
+    for i, text in enumerate(EN[:14]):
+        wav = tmp_path / f"l{i:02}.wav"
+        speak("en", text, wav)
+        padded = tmp_path / f"p{i:02}.wav"
+        subprocess.run(["sox", str(wav), str(padded), "pad", "0", "0.6"], check=True)
+        parts.append(str(padded))
+    long_wav = tmp_path / "long.wav"
+    subprocess.run(["sox", *parts, str(long_wav)], check=True)
+    p = autoglm("transcribe", "--asr-model", model_dir, long_wav, "--language", "en",
+                "--output-format", "json", "--threads", "2",
+                *(["--timestamps"] if timestamps else []), timeout=1200)
+    assert p.returncode == 0, p.stderr
+    mine = [(s["seek"], round(s["start"], 3), round(s["end"], 3), s["tokens"])
+            for s in json.loads(p.stdout)["segments"]]
+    segs, _ = fw.transcribe(str(long_wav), language="en", beam_size=1,
+                            without_timestamps=not timestamps, vad_filter=False)
+    theirs_ = [(s.seek, round(s.start, 3), round(s.end, 3), s.tokens) for s in segs]
+    print(f"{len(mine)} segments (faster-whisper {len(theirs_)})")
+    assert len(mine) >= 2 and mine == theirs_
+
+
 def test_transcribe_bad_inputs(autoglm, model_dir, tmp_path):
     empty = tmp_path / "empty.wav"
     empty.write_bytes(b"")
