@@ -248,3 +248,40 @@ def test_no_speech_model_gives_a_400_that_says_how(media_dir):
                        json={"model": MODEL_NAME, "max_tokens": 1,
                              "messages": audio_message(input_audio_part(media_dir / "fox.wav"))})
         assert "--asr-model" in error_of(r, 400)
+
+
+def test_chat_stream_keeps_decoding_while_audio_is_transcribed(asr_server, client, media_dir):
+    """Transcriptions run on their own thread pool at lower priority: a running chat stream's
+    inter-token gap stays short while two transcriptions run (as issue #10 asks for images)."""
+    import threading
+    import time
+    stamps, stop = [], threading.Event()
+
+    def stream_a():
+        s = client.chat.completions.create(
+            model=MODEL_NAME, messages=[{"role": "user", "content": "count"}], temperature=0,
+            max_tokens=7000, stream=True, extra_body={"ignore_eos": True})
+        for chunk in s:
+            if chunk.choices and chunk.choices[0].delta.content:
+                stamps.append(time.monotonic())
+            if stop.is_set():
+                s.close()
+                return
+
+    a = threading.Thread(target=stream_a)
+    a.start()
+    while len(stamps) < 5:
+        assert a.is_alive()
+        time.sleep(0.01)
+    lo = time.monotonic()
+    texts = [transcribe(client, media_dir / "fox.wav").text for _ in range(2)]
+    hi = time.monotonic()
+    stop.set()
+    a.join(timeout=120)
+    assert all("fox" in words(t) for t in texts), texts
+    during = [t for t in stamps if lo <= t <= hi]
+    assert len(during) >= 2, (len(during), hi - lo)
+    edges = [max([t for t in stamps if t < lo], default=lo)] + during + \
+            [min([t for t in stamps if t > hi], default=hi)]
+    gaps = [b - a for a, b in zip(edges, edges[1:])]
+    assert max(gaps) < 1.0, (max(gaps), hi - lo)
