@@ -79,7 +79,6 @@ void AsrWorker::loop(std::stop_token st) {
         std::shared_ptr<AsrTask> task;
         {
             std::unique_lock lock(mu_);
-            running_.reset();
             cv_.wait(lock, st, [&] { return !queue_.empty(); });
             if (st.stop_requested()) break;
             task = std::move(queue_.front());
@@ -99,6 +98,10 @@ void AsrWorker::loop(std::stop_token st) {
                 };
             }
             r = transcriber_->transcribe(task->samples_, task->options_, on_segment);
+        }
+        {
+            std::lock_guard lock(mu_);
+            running_.reset();
         }
         {
             std::lock_guard lock(task->mu_);

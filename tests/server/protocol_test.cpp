@@ -201,8 +201,30 @@ TEST(ChatProtocol, ImagePartsCarryTheirUrl) {
               (std::vector<std::string>{"data:image/png;base64,AA", "file:///tmp/x.png"}));
 }
 
+TEST(ChatProtocol, AudioPartsBecomeTextPartsToTranscribe) {
+    ChatRequest r;
+    json content = {{{"type", "text"}, {"text", "before"}},
+                    {{"type", "input_audio"}, {"input_audio", {{"data", "UklGRg=="}, {"format", "mp3"}}}},
+                    {{"type", "audio_url"}, {"audio_url", {{"url", "file:///tmp/a.wav"}}}},
+                    {{"type", "audio_url"}, {"audio_url", "data:audio/wav;base64,AA"}}};
+    ASSERT_FALSE(parse({{"messages", {{{"role", "user"}, {"content", content}}}}}, r));
+    const auto& p = r.messages[0].parts;
+    ASSERT_EQ(p.size(), 4u);
+    for (size_t i = 1; i < 4; ++i) {
+        EXPECT_EQ(p[i].type, chat::ContentPart::Type::kText);
+        EXPECT_EQ(p[i].text, "");  // the transcript goes here
+    }
+    ASSERT_EQ(r.audio.size(), 3u);
+    EXPECT_EQ(r.audio[0].part, 1u);
+    EXPECT_EQ(r.audio[0].source, "data:audio/mp3;base64,UklGRg==");
+    EXPECT_EQ(r.audio[1].source, "file:///tmp/a.wav");
+    EXPECT_EQ(r.audio[2].source, "data:audio/wav;base64,AA");
+    EXPECT_EQ(r.audio[2].where, "messages[0].content[3]");
+}
+
 TEST(ChatProtocol, OtherMediaAndMalformedImagePartsAreRejected) {
-    for (const json& part : {json{{"type", "input_audio"}, {"input_audio", {{"data", "AA"}}}},
+    for (const json& part : {json{{"type", "input_audio"}, {"input_audio", {{"format", "wav"}}}},
+                             json{{"type", "audio_url"}, {"audio_url", 3}},
                              json{{"type", "video_url"}, {"video_url", {{"url", "x"}}}},
                              json{{"type", "image_url"}},
                              json{{"type", "image_url"}, {"image_url", {{"url", 3}}}}}) {
