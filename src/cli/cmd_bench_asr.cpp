@@ -26,6 +26,7 @@ struct BenchAsrArgs {
     int repetitions = 1;
     std::string language = "en";
     bool timestamps = false;
+    bool json = false;
 };
 
 // A deterministic, speech-band signal (a gliding harmonic tone with syllable-rate amplitude
@@ -92,7 +93,17 @@ Status run(const BenchAsrArgs& a) {
         {"real_time_factor", total / audio_s},
         {"times_real_time", audio_s / total},
         {"text", last.text}};
-    std::printf("%s\n", out.dump(2).c_str());
+    if (a.json) {
+        std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+        return {};
+    }
+    std::printf("audio %.1f s, %lld windows, %lld tokens, %d threads\n"
+                "total %.3f s (median of %d): log-mel %.3f s, encoder %.3f s, decoder %.3f s\n"
+                "real-time factor %.4f (%.1fx real time)\n",
+                audio_s, static_cast<long long>(last.windows),
+                static_cast<long long>(last.decoded_tokens), ThreadPool::global().n_threads(),
+                total, a.repetitions, last.mel_seconds, last.encoder_seconds, last.decoder_seconds,
+                total / audio_s, audio_s / total);
     return {};
 }
 
@@ -114,6 +125,7 @@ void add_bench_asr_command(CLI::App& bench, int& rc) {
     cmd->add_option("--language", args->language, "language code (empty: detect)")
         ->capture_default_str();
     cmd->add_flag("--timestamps", args->timestamps, "decode with timestamp tokens");
+    cmd->add_flag("--json", args->json, "print one JSON object (with the transcript)");
     cmd->callback([args, &rc] {
         const Status s = run(*args);
         rc = s.ok() ? 0 : report(s);

@@ -562,22 +562,26 @@ void Engine::step(std::vector<PlannedSeq> plan) {
         done.emplace_back(r.id, std::move(out));
     }
     planner_->commit(plan, sampled);
-    int64_t n_finished = 0;
+    // Counted before the outputs go out: a client that reads /metrics right after its response
+    // sees its own tokens.
+    {
+        const auto n_finished = std::count_if(done.begin(), done.end(),
+                                              [](const auto& d) { return d.second.finished; });
+        std::lock_guard lock(stats_mu_);
+        stats_.prompt_tokens_total += n_prompt_done;
+        stats_.prompt_tokens_computed_total += n_prompt_computed;
+        stats_.generation_tokens_total += n_generated;
+        stats_.requests_finished_total += n_finished;
+    }
     for (auto& [id, out] : done) {
         ReqState& r = *live_.at(id);
         if (out.finished) {
             const FinishReason reason = out.finish_reason;
-            ++n_finished;
             finish(r, reason, std::move(out));
         } else {
             r.channel->push(std::move(out));
         }
     }
-    std::lock_guard lock(stats_mu_);
-    stats_.prompt_tokens_total += n_prompt_done;
-    stats_.prompt_tokens_computed_total += n_prompt_computed;
-    stats_.generation_tokens_total += n_generated;
-    stats_.requests_finished_total += n_finished;
 }
 
 void Engine::publish_stats() {

@@ -226,3 +226,26 @@ def test_transcribe_bad_inputs(autoglm, model_dir, tmp_path):
     assert p.returncode != 0
     p = autoglm("transcribe", "--asr-model", tmp_path, junk)
     assert 0 < p.returncode < 128 and "error" in p.stderr
+
+
+def test_bench_asr_reports_the_split(autoglm, model_dir, tmp_path):
+    need("espeak-ng")
+    wav = tmp_path / "b.wav"
+    speak("en", EN[0], wav)
+    p = autoglm("bench", "asr", "--asr-model", model_dir, "--audio", wav, "--threads", "2",
+                "--json")
+    assert p.returncode == 0, p.stderr
+    j = json.loads(p.stdout)
+    assert j["windows"] == 1 and j["decoded_tokens"] > 3
+    parts = j["mel_seconds"] + j["encoder_seconds"] + j["decoder_seconds"]
+    assert 0 < parts <= j["total_seconds"] * 1.05
+    assert j["real_time_factor"] == pytest.approx(j["total_seconds"] / j["audio_seconds"])
+    assert words(j["text"])
+    p = autoglm("bench", "asr", "--asr-model", model_dir, "--seconds", "3", "--threads", "2")
+    assert p.returncode == 0, p.stderr
+    assert "real-time factor" in p.stdout
+    for bad in (["--audio", tmp_path / "missing.wav"], ["--asr-quantization", "q9"]):
+        p = autoglm("bench", "asr", "--asr-model", model_dir, *bad)
+        assert p.returncode != 0 and p.stderr.strip(), p
+    p = autoglm("bench", "asr")
+    assert p.returncode != 0 and "--asr-model" in p.stderr

@@ -45,14 +45,21 @@ def test_400_stream_options_without_stream(server):
     assert_error(post(server, "/v1/chat/completions", body), 400)
 
 
-def test_400_audio_and_video_parts_not_supported(server):
-    for part in [{"type": "input_audio", "input_audio": {"data": "AAAA", "format": "wav"}},
-                 {"type": "video_url", "video_url": {"url": "data:video/mp4;base64,AAAA"}}]:
-        parts = [part, {"type": "text", "text": "what is this?"}]
-        body = {**CHAT, "messages": [{"role": "user", "content": parts}]}
-        err = assert_error(post(server, "/v1/chat/completions", body), 400)
-        assert "not supported" in err["message"]
-        assert "messages[0].content[0]" in err["message"]
+def test_400_video_parts_not_supported(server):
+    parts = [{"type": "video_url", "video_url": {"url": "data:video/mp4;base64,AAAA"}},
+             {"type": "text", "text": "what is this?"}]
+    body = {**CHAT, "messages": [{"role": "user", "content": parts}]}
+    err = assert_error(post(server, "/v1/chat/completions", body), 400)
+    assert "not supported" in err["message"]
+    assert "messages[0].content[0]" in err["message"]
+
+
+def test_400_audio_parts_without_a_speech_model_say_how_to_enable_it(server):
+    parts = [{"type": "input_audio", "input_audio": {"data": "AAAA", "format": "wav"}},
+             {"type": "text", "text": "what is this?"}]
+    body = {**CHAT, "messages": [{"role": "user", "content": parts}]}
+    err = assert_error(post(server, "/v1/chat/completions", body), 400)
+    assert "--asr-model" in err["message"]
 
 
 def test_400_image_that_is_not_an_image(server):
