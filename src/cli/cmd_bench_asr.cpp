@@ -24,6 +24,7 @@ struct BenchAsrArgs {
     double seconds = 60;
     int threads = 0;
     int repetitions = 1;
+    int warmup = 1;
     std::string language = "en";
     bool timestamps = false;
     bool json = false;
@@ -68,6 +69,10 @@ Status run(const BenchAsrArgs& a) {
     const double audio_s = static_cast<double>(samples.size()) / audio::kWhisperSampleRate;
     std::vector<double> totals;
     asr::Transcript last;
+    for (int w = 0; w < a.warmup; ++w) {
+        auto tr = (*t)->transcribe(samples, opt);
+        if (!tr.ok()) return tr.status();
+    }
     for (int rep = 0; rep < a.repetitions; ++rep) {
         const auto t0 = std::chrono::steady_clock::now();
         auto tr = (*t)->transcribe(samples, opt);
@@ -84,6 +89,7 @@ Status run(const BenchAsrArgs& a) {
         {"audio_seconds", audio_s},
         {"threads", ThreadPool::global().n_threads()},
         {"repetitions", a.repetitions},
+        {"warmup", a.warmup},
         {"windows", last.windows},
         {"decoded_tokens", last.decoded_tokens},
         {"total_seconds", total},
@@ -122,6 +128,8 @@ void add_bench_asr_command(CLI::App& bench, int& rc) {
         ->check(CLI::Range(0, 1024));
     cmd->add_option("--repetitions", args->repetitions, "timed runs (the median is reported)")
         ->check(CLI::Range(1, 100))->capture_default_str();
+    cmd->add_option("--warmup", args->warmup, "untimed runs first")
+        ->check(CLI::Range(0, 100))->capture_default_str();
     cmd->add_option("--language", args->language, "language code (empty: detect)")
         ->capture_default_str();
     cmd->add_flag("--timestamps", args->timestamps, "decode with timestamp tokens");
