@@ -122,3 +122,42 @@ def server():
 def client(server):
     openai = pytest.importorskip("openai")
     return openai.OpenAI(base_url=server.base_url, api_key="EMPTY", max_retries=0, timeout=300)
+
+
+class BackgroundStream:
+    """A long greedy chat stream on a thread, recording when each content chunk arrived: the
+    probe for "running streams keep decoding while X happens"."""
+
+    def __init__(self, client):
+        import threading
+        self.stamps = []
+        self._stop = threading.Event()
+        self._client = client
+        self._thread = threading.Thread(target=self._run)
+        self._thread.start()
+        while len(self.stamps) < 5:
+            assert self._thread.is_alive(), "the background stream ended early"
+            time.sleep(0.01)
+
+    def _run(self):
+        s = self._client.chat.completions.create(
+            model=MODEL_NAME, messages=[{"role": "user", "content": "count"}], temperature=0,
+            max_tokens=7000, stream=True, extra_body={"ignore_eos": True})
+        for chunk in s:
+            if chunk.choices and chunk.choices[0].delta.content:
+                self.stamps.append(time.monotonic())
+            if self._stop.is_set():
+                s.close()
+                return
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(timeout=120)
+
+    def gaps_within(self, lo, hi):
+        """(chunks inside [lo, hi], the longest gap between chunks across that window and its
+        edges)."""
+        during = [t for t in self.stamps if lo <= t <= hi]
+        edges = [max([t for t in self.stamps if t < lo], default=lo)] + during + \
+                [min([t for t in self.stamps if t > hi], default=hi)]
+        return len(during), max(b - a for a, b in zip(edges, edges[1:]))

@@ -18,7 +18,7 @@ import openai
 import pytest
 
 from conftest import ROOT
-from server_fixture import MODEL_NAME, running_server
+from server_fixture import MODEL_NAME, BackgroundStream, running_server
 
 sys.path.insert(0, str(ROOT / "tools"))
 import whisper_base_model  # noqa: E402
@@ -253,35 +253,13 @@ def test_no_speech_model_gives_a_400_that_says_how(media_dir):
 def test_chat_stream_keeps_decoding_while_audio_is_transcribed(asr_server, client, media_dir):
     """Transcriptions run on their own thread pool at lower priority: a running chat stream's
     inter-token gap stays short while two transcriptions run (as issue #10 asks for images)."""
-    import threading
     import time
-    stamps, stop = [], threading.Event()
-
-    def stream_a():
-        s = client.chat.completions.create(
-            model=MODEL_NAME, messages=[{"role": "user", "content": "count"}], temperature=0,
-            max_tokens=7000, stream=True, extra_body={"ignore_eos": True})
-        for chunk in s:
-            if chunk.choices and chunk.choices[0].delta.content:
-                stamps.append(time.monotonic())
-            if stop.is_set():
-                s.close()
-                return
-
-    a = threading.Thread(target=stream_a)
-    a.start()
-    while len(stamps) < 5:
-        assert a.is_alive()
-        time.sleep(0.01)
+    stream = BackgroundStream(client)
     lo = time.monotonic()
     texts = [transcribe(client, media_dir / "fox.wav").text for _ in range(2)]
     hi = time.monotonic()
-    stop.set()
-    a.join(timeout=120)
+    stream.stop()
     assert all("fox" in words(t) for t in texts), texts
-    during = [t for t in stamps if lo <= t <= hi]
-    assert len(during) >= 2, (len(during), hi - lo)
-    edges = [max([t for t in stamps if t < lo], default=lo)] + during + \
-            [min([t for t in stamps if t > hi], default=hi)]
-    gaps = [b - a for a, b in zip(edges, edges[1:])]
-    assert max(gaps) < 1.0, (max(gaps), hi - lo)
+    n_during, max_gap = stream.gaps_within(lo, hi)
+    assert n_during >= 2, (n_during, hi - lo)
+    assert max_gap < 1.0, (max_gap, hi - lo)

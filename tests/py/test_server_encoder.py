@@ -12,7 +12,7 @@ import zlib
 import numpy as np
 import pytest
 
-from server_fixture import MODEL_NAME, running_server
+from server_fixture import MODEL_NAME, BackgroundStream, running_server
 
 ENCODED = "autoglm:mm_images_encoded_total"
 ENC_HITS = "autoglm:mm_encoder_cache_hits_total"
@@ -113,24 +113,7 @@ def test_running_stream_keeps_decoding_while_screenshots_are_encoded():
     with running_server("--limit-mm-per-prompt", '{"image": 2}',
                         "--max-num-batched-tokens", "256") as srv:
         client = client_for(srv)
-        stamps, stop = [], threading.Event()
-
-        def stream_a():
-            s = client.chat.completions.create(
-                model=MODEL_NAME, messages=[{"role": "user", "content": "count"}],
-                temperature=0, max_tokens=7000, stream=True, extra_body={"ignore_eos": True})
-            for chunk in s:
-                if chunk.choices and chunk.choices[0].delta.content:
-                    stamps.append(time.monotonic())
-                if stop.is_set():
-                    s.close()
-                    return
-
-        a = threading.Thread(target=stream_a)
-        a.start()
-        while len(stamps) < 5:
-            assert a.is_alive()
-            time.sleep(0.01)
+        stream = BackgroundStream(client)
         # Three screenshot requests at once: the encoder takes them one after another.
         urls = [screenshot(1080, 2400, seed=20 + i) for i in range(3)]
         results = []
@@ -147,17 +130,13 @@ def test_running_stream_keeps_decoding_while_screenshots_are_encoded():
             time.sleep(0.02)
         for b in bs:
             b.join()
-        stop.set()
-        a.join(timeout=120)
+        stream.stop()
         assert len(results) == 3
         assert srv.metric(ENCODED) - encoded0 == 3
         assert window, "no encode was observed"
         lo, hi = window[0], window[-1]
-        during = [t for t in stamps if lo <= t <= hi]
-        # The stream went on while screenshots were encoded ...
-        assert len(during) >= 2, (len(during), hi - lo)
-        # ... with no stall: every gap inside the window (and across its edges) is short.
-        edges = [max([t for t in stamps if t < lo], default=lo)] + during + \
-                [min([t for t in stamps if t > hi], default=hi)]
-        gaps = [b - a for a, b in zip(edges, edges[1:])]
-        assert max(gaps) < 1.0, (max(gaps), hi - lo)
+        n_during, max_gap = stream.gaps_within(lo, hi)
+        # The stream went on while screenshots were encoded, with no stall: every gap inside
+        # the window (and across its edges) is short.
+        assert n_during >= 2, (n_during, hi - lo)
+        assert max_gap < 1.0, (max_gap, hi - lo)
