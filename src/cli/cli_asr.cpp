@@ -20,7 +20,9 @@ Result<std::shared_ptr<const asr::Transcriber>> load_transcriber(const AsrArgs& 
     model::LoadOptions lo;
     if (!args.quantization.empty()) lo.weight_dtype = model::parse_weight_dtype(args.quantization);
     auto t = asr::Transcriber::load(args.model, lo);
-    if (!t.ok()) return t.status();
+    if (!t.ok()) {
+        return Status(t.status().code(), "--asr-model: " + t.status().message());
+    }
     return std::shared_ptr<const asr::Transcriber>(std::move(t).value());
 }
 
