@@ -5,12 +5,15 @@
 namespace ag::cli {
 
 void add_asr_options(CLI::App& cmd, AsrArgs& args, bool required) {
+    // Where the speech model is the only model (transcribe, bench asr), --quantization names
+    // its quantization too; serve's --quantization is the chat model's.
+    const char* quant_names = required ? "--asr-quantization,--quantization,-q" : "--asr-quantization";
     CLI::Option* o = cmd.add_option(
         "--asr-model", args.model,
         "Whisper checkpoint directory: Hugging Face WhisperForConditionalGeneration or a "
         "CTranslate2 (faster-whisper) directory");
     if (required) o->required();
-    cmd.add_option("--asr-quantization", args.quantization,
+    cmd.add_option(quant_names, args.quantization,
                    "quantize the speech model's weight matrices while loading: q8_0, q4_0 or "
                    "q4_k; default: keep the stored dtypes (CTranslate2 int8 loads as q8_0)")
         ->check(CLI::IsMember({"q8_0", "q4_0", "q4_k"}, CLI::ignore_case));

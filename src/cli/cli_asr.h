@@ -17,7 +17,8 @@ struct AsrArgs {
     std::string quantization;  // "": keep the stored dtypes; q8_0 | q4_0 | q4_k at load
 };
 
-// --asr-model (required when `required`) and --asr-quantization.
+// --asr-model (required when `required`) and --asr-quantization (also spelled --quantization
+// when `required`: the commands whose only model is the speech model).
 void add_asr_options(CLI::App& cmd, AsrArgs& args, bool required);
 
 Result<std::shared_ptr<const asr::Transcriber>> load_transcriber(const AsrArgs& args);

@@ -241,6 +241,11 @@ def test_bench_asr_reports_the_split(autoglm, model_dir, tmp_path):
     assert 0 < parts <= j["total_seconds"] * 1.05
     assert j["real_time_factor"] == pytest.approx(j["total_seconds"] / j["audio_seconds"])
     assert words(j["text"])
+    # Quantized at load with the existing kernels: still the sentence.
+    p = autoglm("transcribe", "--asr-model", model_dir, wav, "--language", "en",
+                "--quantization", "q8_0", "--threads", "2")
+    assert p.returncode == 0, p.stderr
+    assert error_rate(EN[0], p.stdout) <= 0.5, p.stdout
     p = autoglm("bench", "asr", "--asr-model", model_dir, "--seconds", "3", "--threads", "2")
     assert p.returncode == 0, p.stderr
     assert "real-time factor" in p.stdout
