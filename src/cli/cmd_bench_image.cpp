@@ -39,6 +39,8 @@ void add_bench_image_command(CLI::App& bench, int& rc) {
         ->capture_default_str();
     cmd->add_option("--repetitions", args->opts.repetitions, "timed runs")
         ->check(CLI::Range(1, 100))->capture_default_str();
+    cmd->add_option("--warmup", args->opts.warmup, "untimed runs before the timed ones")
+        ->check(CLI::Range(0, 100))->capture_default_str();
     cmd->add_option("--mm-processor-kwargs", args->mm_processor_kwargs,
                     "JSON overrides, e.g. '{\"max_pixels\": 1000000}'");
     cmd->callback([args, &rc] {

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <vector>
 
+#include "base/thread_pool.h"
 #include "kernels/cpu/cpu.h"
 #include "tensor/dtype.h"
 
@@ -85,19 +86,24 @@ Result<nlohmann::json> bench_image(const model::Model& m, const mm::Glm4vImagePr
     if (vm == nullptr) return Status(ErrorCode::kInvalidArgument, "the model has no vision tower");
     const mm::RgbImage img = synthetic_image(o.width, o.height);
     double pre_ms = 0, enc_ms = 0;
+    std::vector<double> enc_runs;
     mm::Glm4vImageInputs in;
-    for (int r = 0; r < o.repetitions; ++r) {
+    for (int r = -o.warmup; r < o.repetitions; ++r) {
         auto t0 = Clock::now();
         auto p = mm::glm4v_preprocess(img, pc);
         if (!p.ok()) return p.status();
-        pre_ms += ms_since(t0);
+        const double p_ms = ms_since(t0);
         in = std::move(p).value();
         const model::ImageGrid g{in.grid_thw[0], in.grid_thw[1], in.grid_thw[2]};
         t0 = Clock::now();
         auto e = vm->encode_image({in.pixel_values.as<float>(),
                                    static_cast<size_t>(in.pixel_values.numel())}, g);
         if (!e.ok()) return e.status();
-        enc_ms += ms_since(t0);
+        const double e_ms = ms_since(t0);
+        if (r < 0) continue;  // warm-up
+        pre_ms += p_ms;
+        enc_ms += e_ms;
+        enc_runs.push_back(e_ms);
     }
     const int64_t gh = in.grid_thw[1], gw = in.grid_thw[2];
     const VisionCost cost = autoglm_vision_cost(gh, gw);
@@ -114,6 +120,9 @@ Result<nlohmann::json> bench_image(const model::Model& m, const mm::Glm4vImagePr
         {"kernel_isa", std::string(kernels::cpu::isa_name())},
         {"preprocess_ms", pre_ms / o.repetitions},
         {"encode_ms", enc_ms / o.repetitions},
+        {"encode_ms_runs", enc_runs},
+        {"warmup_runs", o.warmup},
+        {"threads", ThreadPool::global().n_threads()},
         {"autoglm_9b_vision_linear_gmacs", cost.linear_macs / 1e9},
         {"autoglm_9b_vision_attention_gmacs", cost.attention_macs / 1e9},
         {"bf16_matmul_gmacs_per_s", lin_speed / 1e9},

@@ -20,6 +20,7 @@ struct BenchImageOptions {
     int width = 1080;
     int height = 2400;
     int repetitions = 3;
+    int warmup = 0;  // untimed preprocess + encode runs before the timed ones
 };
 
 // Multiply-adds of AutoGLM-Phone-9B's vision tower for one image of grid_h × grid_w patches:
@@ -31,7 +32,7 @@ struct VisionCost {
 VisionCost autoglm_vision_cost(int64_t grid_h, int64_t grid_w);
 
 // JSON: image size, grid, tokens, preprocess_ms, encode_ms (the loaded model, mean of the
-// repetitions), the 9B estimate and the kernel speeds it uses.
+// repetitions), encode_ms_runs (each timed run), the 9B estimate and the kernel speeds it uses.
 Result<nlohmann::json> bench_image(const model::Model& m, const mm::Glm4vImageProcessorConfig& pc,
                                    const BenchImageOptions& opts);
 
