@@ -73,7 +73,8 @@ def make_speech(path: Path, seconds: float) -> float:
 
 def ours(autoglm: str, model: str, audio: Path, threads: int, reps: int, quant: str | None):
     cmd = [autoglm, "bench", "asr", "--asr-model", model, "--audio", str(audio), "--threads",
-           str(threads), "--repetitions", str(reps), "--language", "en", "--json"]
+           str(threads), "--repetitions", str(reps), "--language", "en", "--json",
+           "--no-condition-on-previous-text"]
     if quant:
         cmd += ["--asr-quantization", quant]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout

@@ -28,6 +28,7 @@ struct BenchAsrArgs {
     std::string language = "en";
     bool timestamps = false;
     bool json = false;
+    bool no_condition = false;
 };
 
 // A deterministic, speech-band signal (a gliding harmonic tone with syllable-rate amplitude
@@ -66,6 +67,7 @@ Status run(const BenchAsrArgs& a) {
     opt.language = a.language;
     opt.timestamps = a.timestamps;
     opt.temperatures = {0.0f};  // timing a fixed amount of work: no fallback
+    opt.condition_on_previous_text = !a.no_condition;
     const double audio_s = static_cast<double>(samples.size()) / audio::kWhisperSampleRate;
     std::vector<double> totals;
     asr::Transcript last;
@@ -133,6 +135,8 @@ void add_bench_asr_command(CLI::App& bench, int& rc) {
     cmd->add_option("--language", args->language, "language code (empty: detect)")
         ->capture_default_str();
     cmd->add_flag("--timestamps", args->timestamps, "decode with timestamp tokens");
+    cmd->add_flag("--no-condition-on-previous-text", args->no_condition,
+                  "do not prompt each window with the previous window's text");
     cmd->add_flag("--json", args->json, "print one JSON object (with the transcript)");
     cmd->callback([args, &rc] {
         const Status s = run(*args);

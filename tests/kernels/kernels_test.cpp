@@ -266,3 +266,29 @@ TEST(Kernels, RowOpsMatchRef) {
 
 }  // namespace
 }  // namespace ag::kernels
+
+namespace ag::kernels {
+namespace {
+
+// The vectorized GELU (A&S erf) against the exact formula with std::erf in double, over the
+// range where it matters, the tails, and a length with a scalar tail.
+TEST(Kernels, GeluErfMatchesTheExactFormula) {
+    std::vector<float> x;
+    for (int i = -20000; i <= 20000; ++i) x.push_back(static_cast<float>(i) * 5e-4f);  // [-10, 10]
+    for (float v : {-1e4f, -88.0f, -1e-30f, 0.0f, 1e-30f, 88.0f, 1e4f}) x.push_back(v);
+    x.push_back(0.3f);  // odd length: a scalar tail
+    std::vector<float> y = x;
+    cpu::gelu_erf(y.data(), static_cast<int64_t>(y.size()));
+    double worst = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+        const double v = x[i];
+        const double want = 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
+        const double err = std::abs(y[i] - want) / std::max(1.0, std::abs(v));
+        worst = std::max(worst, err);
+        ASSERT_TRUE(std::isfinite(y[i])) << x[i];
+    }
+    EXPECT_LT(worst, 3e-7);
+}
+
+}  // namespace
+}  // namespace ag::kernels

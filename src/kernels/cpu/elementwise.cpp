@@ -59,7 +59,36 @@ void silu_mul_rows(const float* gu, float* out, int64_t rows, int64_t f) {
     }
 }
 
+// 0.5·x·(1 + erf(x/√2)), erf by Abramowitz & Stegun 7.1.26 (|error| <= 1.5e-7) on 16 lanes:
+// erf(|z|) = 1 − t·(a1 + t·(a2 + …)) · e^(−z²), t = 1 / (1 + p·|z|); the sign restored after.
+// The GELU it gives is within ~2e-7 of the exact one relative to max(|x|, 1).
+void gelu_erf_rows(float* x, int64_t n) {
+    const int64_t nv = n / kL * kL;
+    const v16 one = splat(1.0f), half = splat(0.5f);
+    for (int64_t i = 0; i < nv; i += kL) {
+        const v16 v = load(x + i);
+        const v16 z = v * splat(0.70710678118654752f);
+        const v16 a = vabs(z);
+        const v16 t = one / (one + splat(0.3275911f) * a);
+        v16 p = splat(1.061405429f);
+        p = p * t + splat(-1.453152027f);
+        p = p * t + splat(1.421413741f);
+        p = p * t + splat(-0.284496736f);
+        p = p * t + splat(0.254829592f);
+        const v16 e = one - p * t * exp_nonpos(-(a * a));
+        const v16 erf = z >= v16{} ? e : -e;
+        store(x + i, half * v * (one + erf));
+    }
+    for (int64_t i = nv; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678118654752f));
+}
+
 }  // namespace
+
+void gelu_erf(float* x, int64_t n) {
+    ThreadPool::global().parallel_for(n, 4096, [&](int64_t i0, int64_t i1) {
+        gelu_erf_rows(x + i0, i1 - i0);
+    });
+}
 
 void rms_norm(const float* x, const float* w, float* y, int64_t rows, int64_t cols, float eps) {
     ThreadPool::global().parallel_for(rows, 4, [&](int64_t r0, int64_t r1) {
@@ -100,12 +129,5 @@ void layer_norm(const float* x, const float* w, const float* b, float* y, int64_
     });
 }
 
-void gelu_erf(float* x, int64_t n) {
-    ThreadPool::global().parallel_for(n, 4096, [&](int64_t i0, int64_t i1) {
-        for (int64_t i = i0; i < i1; ++i) {
-            x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678118654752f));
-        }
-    });
-}
 
 }  // namespace ag::kernels::cpu
