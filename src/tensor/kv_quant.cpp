@@ -135,4 +135,14 @@ void kv_dequantize_head(KvDType t, const void* src, int64_t d, float* x) {
     }
 }
 
+float kv_quantize_query_i16(const float* q, int64_t d, int16_t* codes) {
+    float amax = 0.0f;
+    for (int64_t i = 0; i < d; ++i) amax = std::max(amax, std::fabs(q[i]));
+    const float inv = amax > 0.0f ? 32767.0f / amax : 0.0f;
+    for (int64_t i = 0; i < d; ++i) {
+        codes[i] = static_cast<int16_t>(std::clamp(std::nearbyint(q[i] * inv), -32767.0f, 32767.0f));
+    }
+    return amax / 32767.0f;
+}
+
 }  // namespace ag

@@ -40,4 +40,11 @@ inline int64_t kv_int4_group(int64_t d) { return d % kKvInt4Group == 0 ? kKvInt4
 void kv_quantize_head(KvDType t, const float* x, int64_t d, void* dst);
 void kv_dequantize_head(KvDType t, const void* src, int64_t d, float* x);
 
+// Attention over an int8 cache with heads of d values takes its scores as exact integer dot
+// products when this holds: each query head is rounded to 16-bit fixed point,
+// q ≈ sq · code with sq = amax / 32767 (|Σ code · key code| ≤ d · 32767 · 127 < 2^31).
+inline bool kv_int8_integer_scores(int64_t d) { return d % 32 == 0 && d <= 256; }
+// codes[0..d) and the returned sq for one query head (sq = 0 and zero codes for a zero head).
+float kv_quantize_query_i16(const float* q, int64_t d, int16_t* codes);
+
 }  // namespace ag

@@ -120,7 +120,8 @@ TEST(KvAttention, EveryDtypeMatchesRefAndIsChunkInvariant) {
     for (KvDType t : kAll) {
         for (auto [n_q, n_kv, n_head, n_head_kv, d, bs] :
              {std::tuple{1, 1, 2, 1, 8, 4}, {4, 4, 4, 2, 16, 2}, {3, 37, 8, 2, 128, 16},
-              {5, 33, 8, 2, 64, 5}, {2, 70, 16, 2, 128, 16}, {3, 19, 4, 2, 40, 4}}) {
+              {5, 33, 8, 2, 64, 5}, {2, 70, 16, 2, 128, 16}, {3, 19, 4, 2, 40, 4},
+              {2, 41, 6, 1, 256, 8}, {2, 23, 6, 2, 96, 4}}) {
             const int64_t row = n_head_kv * d;
             const auto q = randn(static_cast<size_t>(n_q * n_head * d), rng);
             const auto k = randn(static_cast<size_t>(n_kv * row), rng);

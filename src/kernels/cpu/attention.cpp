@@ -16,12 +16,22 @@
 // so the memory traffic stays that of the compressed cache and the arithmetic after the
 // conversion is the f32 path's, in the same order.
 //
+// int8 (when kv_int8_integer_scores(d)) skips the conversion, as llama.cpp's q8_0 dot does: each
+// query head is rounded to 16-bit codes (kv_quantize_query_i16), a key's score is the exact int32
+// dot product of the codes (pmaddwd / vpdpwssd, or portable vector code: same integers) times
+// (sq · scale) · key scale, and p·V folds each value's scale into p_j and multiplies the widened
+// codes directly: o = Σ_j (p_j · s_j) · code_j, j in order.
+//
 // Written with the vector helpers of vec16.h.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <vector>
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 #include "base/check.h"
 #include "base/thread_pool.h"
@@ -128,6 +138,145 @@ struct Rows {
     }
 };
 
+// ---- int8 cache read in place (see the top of the file) ----
+
+using i16x16 = int16_t __attribute__((vector_size(32)));
+
+// 16 int8 codes at p as int16 (w) or f32. GCC scalarises __builtin_convertvector from int8
+// vectors, hence the intrinsics; the portable loop gives the same values.
+inline void widen_i8(const uint8_t* p, int16_t* w) {
+#if defined(__AVX2__)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(w),
+                        _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+#else
+    for (int l = 0; l < kL; ++l) w[l] = static_cast<int8_t>(p[l]);
+#endif
+}
+
+inline v16 i8_to_f32(const uint8_t* p) {
+#if defined(__AVX512F__)
+    const __m512 f = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+    v16 v;
+    std::memcpy(&v, &f, sizeof v);
+    return v;
+#else
+    int32_t w[kL];
+    for (int l = 0; l < kL; ++l) w[l] = static_cast<int8_t>(p[l]);
+    vi16 iv;
+    std::memcpy(&iv, w, sizeof iv);
+    return __builtin_convertvector(iv, v16);
+#endif
+}
+
+// Records [j0, j1) of `bytes` bytes each are fetched ahead: one cache sequence per key at
+// scattered offsets (the heads of a slot interleave) defeats the hardware prefetcher.
+inline void prefetch_records(const uint8_t* base, const int64_t* offs, int64_t j0, int64_t j1, int64_t bytes) {
+    for (int64_t j = j0; j < j1; ++j) {
+        for (int64_t b = 0; b < bytes; b += 64) __builtin_prefetch(base + offs[j] + b);
+        __builtin_prefetch(base + offs[j] + bytes - 1);
+    }
+}
+
+// t[l] = Σ_c qc[c] · kw[l · d + c] for 16 widened keys (d % 32 == 0): exact int32 sums.
+void dot_tile_i16(const int16_t* qc, const int16_t* kw, int64_t d, int32_t* t) {
+    vi16 acc[kL];
+#if defined(__AVX512BW__)
+    __m512i a[kL];
+    for (auto& x : a) x = _mm512_setzero_si512();
+    for (int64_t c = 0; c < d; c += 32) {
+        const __m512i qv = _mm512_loadu_si512(qc + c);
+        for (int l = 0; l < kL; ++l) {
+            const __m512i kv = _mm512_loadu_si512(kw + l * d + c);
+#if defined(__AVX512VNNI__)
+            a[l] = _mm512_dpwssd_epi32(a[l], qv, kv);
+#else
+            a[l] = _mm512_add_epi32(a[l], _mm512_madd_epi16(qv, kv));
+#endif
+        }
+    }
+    for (int l = 0; l < kL; ++l) std::memcpy(&acc[l], &a[l], sizeof acc[l]);
+#else
+    for (auto& x : acc) x = vi16{};
+    for (int64_t c = 0; c < d; c += kL) {
+        i16x16 q16;
+        std::memcpy(&q16, qc + c, sizeof q16);
+        const vi16 qv = __builtin_convertvector(q16, vi16);
+        for (int l = 0; l < kL; ++l) {
+            i16x16 k16;
+            std::memcpy(&k16, kw + l * d + c, sizeof k16);
+            acc[l] += qv * __builtin_convertvector(k16, vi16);
+        }
+    }
+#endif
+    const vi16 sum = hsum16(acc);
+    std::memcpy(t, &sum, sizeof sum);
+}
+
+// Scores of heads h0 .. h0 + nh − 1 (queries q_h, rows qstride apart) against the n_vis int8 key
+// records at kbase + offs[j]: p_h[j] = float(Σ code·code) · ((sq_h · scale) · s_j).
+void scores_i8(const float* q, int64_t qstride, int64_t nh, const uint8_t* kbase,
+               const int64_t* offs, int64_t n_vis, int64_t d, float scale, float* p, int64_t pstride) {
+    thread_local std::vector<int16_t> qc, kw;
+    thread_local std::vector<float> fq;
+    qc.resize(static_cast<size_t>(nh * d));
+    kw.resize(static_cast<size_t>(kL * d));
+    fq.resize(static_cast<size_t>(nh));
+    for (int64_t h = 0; h < nh; ++h) {
+        fq[static_cast<size_t>(h)] = kv_quantize_query_i16(q + h * qstride, d, qc.data() + h * d) * scale;
+    }
+    for (int64_t j0 = 0; j0 < n_vis; j0 += kL) {
+        prefetch_records(kbase, offs, j0 + kL, std::min(j0 + 2 * kL, n_vis), d + 4);
+        float ks[kL];
+        for (int64_t l = 0; l < kL; ++l) {
+            // Slots past the visible keys repeat key j0; their scores are overwritten later.
+            const uint8_t* rec = kbase + offs[j0 + l < n_vis ? j0 + l : j0];
+            std::memcpy(&ks[l], rec + d, 4);
+            int16_t* w = kw.data() + l * d;
+            for (int64_t c = 0; c < d; c += kL) widen_i8(rec + c, w + c);
+        }
+        for (int64_t h = 0; h < nh; ++h) {
+            int32_t t[kL];
+            dot_tile_i16(qc.data() + h * d, kw.data(), d, t);
+            float* ph = p + h * pstride + j0;
+            const float f = fq[static_cast<size_t>(h)];
+            for (int l = 0; l < kL; ++l) ph[l] = static_cast<float>(t[l]) * (f * ks[l]);
+        }
+    }
+}
+
+// One 16-channel chunk (channels c..c+15) of H heads' outputs over keys [j0, j1): acc_h starts
+// from o_h (zero when j0 == 0) and adds pw_h[j] · code_j in order of j.
+template <int H>
+void pv_chunk_i8(const float* pw, int64_t pstride, const uint8_t* vbase, const int64_t* offs,
+                 int64_t j0, int64_t j1, int64_t c, int64_t d, float* o) {
+    v16 acc[H];
+    for (int h = 0; h < H; ++h) acc[h] = j0 == 0 ? v16{} : load(o + h * d + c);
+    for (int64_t j = j0; j < j1; ++j) {
+        const v16 v = i8_to_f32(vbase + offs[j] + c);
+        for (int h = 0; h < H; ++h) acc[h] += splat(pw[h * pstride + j]) * v;
+    }
+    for (int h = 0; h < H; ++h) store(o + h * d + c, acc[h]);
+}
+
+// o_h = Σ_j p_h[j] · s_j · code_j over n int8 value records (d % 16 == 0); p is scaled in place.
+void weighted_sum_i8(float* p, int64_t pstride, int64_t nh, int64_t n, const uint8_t* vbase,
+                     const int64_t* offs, int64_t d, float* o) {
+    for (int64_t j0 = 0; j0 < n; j0 += kVChunk) {
+        const int64_t j1 = j0 + kVChunk < n ? j0 + kVChunk : n;
+        prefetch_records(vbase, offs, j1, std::min(j1 + kVChunk, n), d + 4);
+        for (int64_t j = j0; j < j1; ++j) {
+            float s;
+            std::memcpy(&s, vbase + offs[j] + d, 4);
+            for (int64_t h = 0; h < nh; ++h) p[h * pstride + j] *= s;
+        }
+        for (int64_t c = 0; c < d; c += kL) {
+            int64_t h = 0;
+            for (; h + 4 <= nh; h += 4) pv_chunk_i8<4>(p + h * pstride, pstride, vbase, offs, j0, j1, c, d, o + h * d);
+            for (; h < nh; ++h) pv_chunk_i8<1>(p + h * pstride, pstride, vbase, offs, j0, j1, c, d, o + h * d);
+        }
+    }
+}
+
 struct Args {
     const float* q;
     KvView k_cache;
@@ -161,16 +310,23 @@ void attend(const Args& a, int64_t i, int64_t h0, int64_t nh, int64_t hk, std::v
             offs[static_cast<size_t>(j)] = ((base + t) * a.n_head_kv + hk) * head_bytes;
         }
     }
-    Rows krows{static_cast<const uint8_t*>(a.k_cache.data), offs.data(), a.k_cache.dtype, d, &ktile};
-    Rows vrows{static_cast<const uint8_t*>(a.v_cache.data), offs.data(), a.v_cache.dtype, d, &vtile};
+    const auto* kbase = static_cast<const uint8_t*>(a.k_cache.data);
+    const auto* vbase = static_cast<const uint8_t*>(a.v_cache.data);
+    const bool i8 = a.k_cache.dtype == KvDType::kInt8 && kv_int8_integer_scores(d);
+    Rows krows{kbase, offs.data(), a.k_cache.dtype, d, &ktile};
+    Rows vrows{vbase, offs.data(), a.v_cache.dtype, d, &vtile};
 
-    for (int64_t j0 = 0; j0 < n_vis; j0 += kL) {
-        const int64_t j1 = j0 + kL < n_vis ? j0 + kL : n_vis;
-        krows.prepare(j0, j1);
-        const float* kr[kL];
-        // Slots past the visible keys repeat key j0; their scores are overwritten below.
-        for (int64_t l = 0; l < kL; ++l) kr[l] = krows(j0 + l < n_vis ? j0 + l : j0);
-        for (int64_t h = 0; h < nh; ++h) score_tile<NC>(qb + h * qstride, kr, nc, d, a.scale, p + h * n_pad + j0);
+    if (i8) {
+        scores_i8(qb, qstride, nh, kbase, offs.data(), n_vis, d, a.scale, p, n_pad);
+    } else {
+        for (int64_t j0 = 0; j0 < n_vis; j0 += kL) {
+            const int64_t j1 = j0 + kL < n_vis ? j0 + kL : n_vis;
+            krows.prepare(j0, j1);
+            const float* kr[kL];
+            // Slots past the visible keys repeat key j0; their scores are overwritten below.
+            for (int64_t l = 0; l < kL; ++l) kr[l] = krows(j0 + l < n_vis ? j0 + l : j0);
+            for (int64_t h = 0; h < nh; ++h) score_tile<NC>(qb + h * qstride, kr, nc, d, a.scale, p + h * n_pad + j0);
+        }
     }
     const float neg_inf = -std::numeric_limits<float>::infinity();
     for (int64_t h = 0; h < nh; ++h) {
@@ -189,7 +345,12 @@ void attend(const Args& a, int64_t i, int64_t h0, int64_t nh, int64_t hk, std::v
         for (int64_t j = 0; j < n_pad; j += kL) store(ph + j, load(ph + j) * inv);
     }
     // The nh heads' outputs are contiguous: [n_q, n_head, d].
-    weighted_sum<NC>(p, n_pad, nh, n_vis, vrows, nc, d, a.out + (i * a.n_head + h0) * d);
+    float* o = a.out + (i * a.n_head + h0) * d;
+    if (i8) {
+        weighted_sum_i8(p, n_pad, nh, n_vis, vbase, offs.data(), d, o);
+    } else {
+        weighted_sum<NC>(p, n_pad, nh, n_vis, vrows, nc, d, o);
+    }
 }
 
 }  // namespace

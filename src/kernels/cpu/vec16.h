@@ -24,9 +24,10 @@ inline v16 load(const float* p) {
 inline void store(float* p, v16 v) { std::memcpy(p, &v, sizeof v); }
 inline v16 splat(float f) { return v16{} + f; }
 
-// out[l] = fixed-tree sum of the 16 lanes of a[l] (the same tree for every l).
-inline v16 hsum16(const v16* a) {
-    v16 b[8], c[4], d[2];
+// out[l] = fixed-tree sum of the 16 lanes of a[l] (the same tree for every l); V is v16 or vi16.
+template <class V>
+inline V hsum16(const V* a) {
+    V b[8], c[4], d[2];
     for (int p = 0; p < 8; ++p) {
         b[p] = __builtin_shufflevector(a[2 * p], a[2 * p + 1], 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18,
                                        19, 20, 21, 22, 23) +

@@ -54,7 +54,18 @@ void attention_paged_kv(const float* q, const void* k_cache, const void* v_cache
             kv_dequantize_head(dtype, static_cast<const uint8_t*>(v_cache) + rec, d, v.data() + dst);
         }
     }
-    attention(q, k.data(), v.data(), out, n_q, n_kv, n_head, n_head_kv, d, scale);
+    if (dtype != KvDType::kInt8 || !kv_int8_integer_scores(d)) {
+        attention(q, k.data(), v.data(), out, n_q, n_kv, n_head, n_head_kv, d, scale);
+        return;
+    }
+    // Integer scores: the query heads the kernel sees are the 16-bit rounded ones.
+    std::vector<float> qr(static_cast<size_t>(n_q * n_head * d));
+    std::vector<int16_t> codes(static_cast<size_t>(d));
+    for (int64_t r = 0; r < n_q * n_head; ++r) {
+        const float sq = kv_quantize_query_i16(q + r * d, d, codes.data());
+        for (int64_t t = 0; t < d; ++t) qr[static_cast<size_t>(r * d + t)] = sq * static_cast<float>(codes[static_cast<size_t>(t)]);
+    }
+    attention(qr.data(), k.data(), v.data(), out, n_q, n_kv, n_head, n_head_kv, d, scale);
 }
 
 }  // namespace ag::kernels::ref
