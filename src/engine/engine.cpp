@@ -396,6 +396,9 @@ void Engine::loop(std::stop_token st) {
             continue;
         }
         std::vector<PlannedSeq> plan = planner_->plan();
+        // Freed blocks (finished, aborted, preempted) lose their open int4 rows before the
+        // forward writes to any of them again.
+        for (int32_t b : planner_->take_freed_blocks()) kv_.release(b);
         const bool idle = plan.empty();
         if (!idle) step(std::move(plan));
         publish_stats();
@@ -630,8 +633,8 @@ Result<std::unique_ptr<EngineClient>> EngineClient::create(
                                   kv_dtype_name(cfg.kv_cache_dtype), t.head_dim));
     }
     // KV bytes per block: K and V, every layer, in the KV dtype (scales included).
-    const double token_bytes = 2.0 * static_cast<double>(t.n_layer * t.n_head_kv) *
-                               static_cast<double>(kv_head_bytes(cfg.kv_cache_dtype, t.head_dim));
+    const double token_bytes = model::KvStorage::bytes_per_token(t.n_layer, t.n_head_kv, t.head_dim,
+                                                                 cfg.block_size, cfg.kv_cache_dtype);
     const double block_bytes = token_bytes * cfg.block_size;
     const int64_t min_blocks = (cfg.max_model_len + cfg.block_size - 1) / cfg.block_size + 1;
     int64_t n_blocks;

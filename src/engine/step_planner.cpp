@@ -52,6 +52,7 @@ public:
     }
 
     int32_t n_cached_tokens(RequestId id) const override { return sched_.n_cached_tokens(id); }
+    std::vector<int32_t> take_freed_blocks() override { return sched_.take_freed_blocks(); }
 
     PlannerStats stats() const override {
         const sched::SchedulerStats s = sched_.stats();

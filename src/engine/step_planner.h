@@ -47,6 +47,8 @@ public:
     // Prompt tokens of `id` served from the prefix cache when it was (last) admitted.
     virtual int32_t n_cached_tokens(RequestId id) const = 0;
     virtual PlannerStats stats() const = 0;
+    // KV blocks freed since the last call (the engine tells its KvStorage).
+    virtual std::vector<int32_t> take_freed_blocks() = 0;
 };
 
 }  // namespace ag::engine

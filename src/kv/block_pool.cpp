@@ -35,6 +35,7 @@ BlockPool::BlockPool(int32_t n_blocks)
     for (int32_t b = 1; b < n_blocks; ++b) {
         free_pos_[static_cast<size_t>(b)] = free_.insert(free_.end(), b);
         in_free_[static_cast<size_t>(b)] = true;
+        freed_.push_back(b);
     }
 }
 

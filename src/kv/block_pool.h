@@ -11,6 +11,7 @@
 #include <optional>
 #include <span>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace ag::kv {
@@ -44,6 +45,9 @@ public:
     void ref(int32_t block);    // 0 -> 1 takes the block out of the free queue
     void unref(int32_t block);  // 1 -> 0 appends it to the free queue (cache kept)
     int32_t ref_count(int32_t block) const { return refs_[static_cast<size_t>(block)]; }
+    // Blocks whose ref count reached 0 since the last call (the storage drops per-block state of
+    // unfinished blocks, e.g. int4's open rows).
+    std::vector<int32_t> take_freed() { return std::exchange(freed_, {}); }
     // Registers a full, computed block under `key` (no-op if the key is already cached).
     void cache(int32_t block, BlockKey key);
 
@@ -53,6 +57,7 @@ private:
     std::list<int32_t> free_;
     std::vector<std::list<int32_t>::iterator> free_pos_;
     std::vector<bool> in_free_;
+    std::vector<int32_t> freed_;
     std::vector<std::optional<BlockKey>> keys_;           // per block
     std::unordered_map<uint64_t, std::vector<int32_t>> by_hash_;
 };

@@ -67,6 +67,8 @@ public:
     int64_t n_prefix_hit(std::span<const int32_t> tokens) const;
     SchedulerStats stats() const;
     const kv::BlockPool& pool() const { return pool_; }
+    // Blocks freed since the last call (kv::BlockPool::take_freed).
+    std::vector<int32_t> take_freed_blocks() { return pool_.take_freed(); }
 
 private:
     struct Req {

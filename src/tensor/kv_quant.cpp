@@ -8,6 +8,76 @@
 
 namespace ag {
 
+namespace {
+
+// x ≈ mn + sc · code, code in 0..15, with f16 mn and sc: codes are chosen against the stored
+// (rounded) pair.
+struct Int4Fit {
+    uint16_t mn16 = 0, sc16 = 0;
+    float mn = 0.0f, sc = 0.0f;
+
+    static Int4Fit of(float mn_, float sc_) {
+        Int4Fit f;
+        f.mn16 = f32_to_f16(mn_);
+        f.sc16 = f32_to_f16(std::max(sc_, 0.0f));
+        f.mn = f16_to_f32(f.mn16);
+        f.sc = f16_to_f32(f.sc16);
+        return f;
+    }
+    uint8_t code(float v) const {
+        const float q = sc > 0.0f ? std::nearbyint((v - mn) / sc) : 0.0f;
+        return static_cast<uint8_t>(std::clamp(q, 0.0f, 15.0f));
+    }
+    double sq_error(const float* x, int64_t n, int64_t stride) const {
+        double e = 0.0;
+        for (int64_t i = 0; i < n; ++i) {
+            const double r = static_cast<double>(x[i * stride]) - (mn + sc * static_cast<float>(code(x[i * stride])));
+            e += r * r;
+        }
+        return e;
+    }
+};
+
+// The (mn, sc) of least squared error among the min/max fit and, for 16 grid widths around
+// (max − min) / 15, the least-squares line through the codes that grid gives (the search of
+// llama.cpp's k-quants, make_qkx). Deterministic: a function of the n values alone.
+Int4Fit fit_int4(const float* x, int64_t n, int64_t stride) {
+    float lo = x[0], hi = x[0];
+    for (int64_t i = 1; i < n; ++i) {
+        lo = std::min(lo, x[i * stride]);
+        hi = std::max(hi, x[i * stride]);
+    }
+    Int4Fit best = Int4Fit::of(lo, (hi - lo) / 15.0f);
+    if (!(hi > lo)) return best;
+    double best_err = best.sq_error(x, n, stride);
+    for (int step = -8; step <= 8; ++step) {
+        if (step == 0) continue;
+        const float inv = (15.0f + 0.125f * static_cast<float>(step)) / (hi - lo);
+        double sq = 0, sx = 0, sqq = 0, sxq = 0;
+        for (int64_t i = 0; i < n; ++i) {
+            const float v = x[i * stride];
+            const double q = std::clamp(std::nearbyint((v - lo) * inv), 0.0f, 15.0f);
+            sq += q;
+            sx += v;
+            sqq += q * q;
+            sxq += v * q;
+        }
+        const double nn = static_cast<double>(n), det = nn * sqq - sq * sq;
+        if (det <= 0) continue;
+        const double sc = (nn * sxq - sx * sq) / det, mn = (sx - sc * sq) / nn;
+        if (sc <= 0) continue;
+        const Int4Fit f = Int4Fit::of(static_cast<float>(mn), static_cast<float>(sc));
+        const double err = f.sq_error(x, n, stride);
+        if (err < best_err) {
+            best_err = err;
+            best = f;
+        }
+    }
+    return best;
+}
+
+}  // namespace
+
 std::optional<KvDType> parse_kv_dtype(std::string_view name) {
     if (name == "auto" || name == "bf16" || name == "bfloat16") return KvDType::kBF16;
     if (name == "f32" || name == "float32" || name == "float") return KvDType::kF32;
@@ -73,24 +143,13 @@ void kv_quantize_head(KvDType t, const float* x, int64_t d, void* dst) {
             uint8_t* meta = out + d / 2;
             std::memset(out, 0, static_cast<size_t>(d / 2));
             for (int64_t g0 = 0; g0 < d; g0 += g) {
-                float lo = x[g0], hi = x[g0];
+                const Int4Fit f = fit_int4(x + g0, g, 1);
                 for (int64_t i = g0; i < g0 + g; ++i) {
-                    lo = std::min(lo, x[i]);
-                    hi = std::max(hi, x[i]);
-                }
-                // The stored (f16) minimum and scale are what dequantization uses, so the codes
-                // are chosen against them.
-                const uint16_t lo16 = f32_to_f16(lo);
-                const uint16_t sc16 = f32_to_f16((hi - lo) / 15.0f);
-                const float mn = f16_to_f32(lo16), sc = f16_to_f32(sc16);
-                const float inv = sc > 0.0f ? 1.0f / sc : 0.0f;
-                for (int64_t i = g0; i < g0 + g; ++i) {
-                    const float q = std::nearbyint((x[i] - mn) * inv);
-                    const auto c = static_cast<uint8_t>(std::clamp(q, 0.0f, 15.0f));
+                    const uint8_t c = f.code(x[i]);
                     out[i / 2] |= static_cast<uint8_t>(i % 2 == 0 ? c : c << 4);
                 }
-                std::memcpy(meta + 4 * (g0 / g), &sc16, 2);
-                std::memcpy(meta + 4 * (g0 / g) + 2, &lo16, 2);
+                std::memcpy(meta + 4 * (g0 / g), &f.sc16, 2);
+                std::memcpy(meta + 4 * (g0 / g) + 2, &f.mn16, 2);
             }
             return;
         }
@@ -132,6 +191,38 @@ void kv_dequantize_head(KvDType t, const void* src, int64_t d, float* x) {
             }
             return;
         }
+    }
+}
+
+size_t kv_key_head_bytes(KvDType t, int64_t d) {
+    return t == KvDType::kInt4 ? static_cast<size_t>(d / 2) : kv_head_bytes(t, d);
+}
+
+size_t kv_key_block_meta_bytes(KvDType t, int64_t d) {
+    return t == KvDType::kInt4 ? 4 * static_cast<size_t>(d) : 0;
+}
+
+void kv_quantize_key_block(const float* k, int64_t stride, int64_t n, int64_t d, uint8_t* codes,
+                           int64_t code_stride, uint8_t* meta) {
+    for (int64_t r = 0; r < n; ++r) std::memset(codes + r * code_stride, 0, static_cast<size_t>(d / 2));
+    for (int64_t c = 0; c < d; ++c) {
+        const Int4Fit f = fit_int4(k + c, n, stride);
+        for (int64_t r = 0; r < n; ++r) {
+            const uint8_t code = f.code(k[r * stride + c]);
+            codes[r * code_stride + c / 2] |= static_cast<uint8_t>(c % 2 == 0 ? code : code << 4);
+        }
+        std::memcpy(meta + 4 * c, &f.sc16, 2);
+        std::memcpy(meta + 4 * c + 2, &f.mn16, 2);
+    }
+}
+
+void kv_dequantize_key(const uint8_t* codes, const uint8_t* meta, int64_t d, float* x) {
+    for (int64_t c = 0; c < d; ++c) {
+        uint16_t sc16, lo16;
+        std::memcpy(&sc16, meta + 4 * c, 2);
+        std::memcpy(&lo16, meta + 4 * c + 2, 2);
+        const int code = c % 2 == 0 ? (codes[c / 2] & 0xf) : (codes[c / 2] >> 4);
+        x[c] = f16_to_f32(lo16) + f16_to_f32(sc16) * static_cast<float>(code);
     }
 }
 

@@ -5,13 +5,21 @@
 //   kF16   d × f16
 //   kInt8  d × int8 codes, then one f32 scale: x ≈ scale · code, scale = amax / 127
 //          (symmetric, per token and head, round half to even)
-//   kInt4  d / 2 bytes of 4-bit codes (element 2i in the low nibble of byte i), then per group
-//          of kKvInt4Group values (the whole head when d is not a multiple of it) an f16 scale and
-//          an f16 minimum: x ≈ min + scale · code, code in 0..15 (asymmetric, per token, head
-//          and group)
-// Every record is quantized from that token's values alone, so what a key or value reads back as
-// never depends on other tokens: prefill and decode, and cached and recomputed blocks, agree.
-// docs/scheduler.md ("KV cache dtypes") explains why int4 groups per token rather than per channel.
+//   kInt4  values: d / 2 bytes of 4-bit codes (element 2i in the low nibble of byte i), then per
+//          group of kKvInt4Group values (the whole head when d is not a multiple of it) an f16
+//          scale and an f16 minimum: x ≈ min + scale · code, code in 0..15 (asymmetric, per
+//          token, head and group); keys: per channel within a block (below)
+// Values, and keys of every other dtype, are quantized from that token's values alone.
+//
+// int4 keys are KIVI's: grouped per channel within a block. A full ("sealed") block stores per
+// slot and kv head d / 2 bytes of codes (kv_key_head_bytes), and per kv head d pairs (f16 scale,
+// f16 minimum) over the block's tokens (kv_key_block_meta_bytes): k[t][c] ≈ min[c] + scale[c] ·
+// code[t][c]. Until a block is full its keys and values are kept in f32 ("open" rows, KvStorage);
+// attention reads the block holding the query's own position from those f32 rows and every
+// earlier block sealed, so what a query reads depends only on its position and the tokens up to
+// its block's end, never on how the tokens were batched: a prefill chunk and token-by-token
+// decode, and a cached and a recomputed block, agree bit for bit. docs/scheduler.md
+// ("KV cache dtypes") has the layout and the reasoning.
 #pragma once
 
 #include <cstddef>
@@ -24,6 +32,19 @@ namespace ag {
 enum class KvDType : uint8_t { kF32, kBF16, kF16, kInt8, kInt4 };
 
 inline constexpr int64_t kKvInt4Group = 32;
+
+// One layer's K or V cache as the attention kernels read it: slot s, kv head h is the record at
+// data + (s · n_head_kv + h) · bytes (kv_key_head_bytes for K, kv_head_bytes for V).
+struct KvView {
+    const void* data = nullptr;
+    KvDType dtype = KvDType::kF32;
+    // int4 only. K: per block and kv head, the channel scales (kv_key_block_meta_bytes each).
+    const uint8_t* key_meta = nullptr;
+    // int4 only: f32 rows of open blocks, [n_open, block_size, n_head_kv, d], and per physical
+    // block its index there (-1: none). The block of a query's own position is read from here.
+    const float* open = nullptr;
+    const int32_t* open_index = nullptr;
+};
 
 // "auto" is bf16 (vLLM's default for a bf16 model); nullopt for an unknown name.
 std::optional<KvDType> parse_kv_dtype(std::string_view name);
@@ -39,6 +60,17 @@ inline int64_t kv_int4_group(int64_t d) { return d % kKvInt4Group == 0 ? kKvInt4
 // One head record: x[d] f32 -> dst (kv_head_bytes(t, d) bytes) and back.
 void kv_quantize_head(KvDType t, const float* x, int64_t d, void* dst);
 void kv_dequantize_head(KvDType t, const void* src, int64_t d, float* x);
+
+// int4 keys (see the top): bytes of one slot's head of codes, and of one block's per-head channel
+// scales; for other dtypes the key record is kv_head_bytes and there are no block scales.
+size_t kv_key_head_bytes(KvDType t, int64_t d);
+size_t kv_key_block_meta_bytes(KvDType t, int64_t d);
+// Seals one kv head of a block of n keys (row r at k + r · stride, d values each): codes of row r
+// at codes + r · code_stride (d / 2 bytes), channel scales and minimums at meta.
+void kv_quantize_key_block(const float* k, int64_t stride, int64_t n, int64_t d, uint8_t* codes,
+                           int64_t code_stride, uint8_t* meta);
+// One sealed key: its codes and its block's meta for that kv head -> x[d].
+void kv_dequantize_key(const uint8_t* codes, const uint8_t* meta, int64_t d, float* x);
 
 // Attention over an int8 cache with heads of d values takes its scores as exact integer dot
 // products when this holds: each query head is rounded to 16-bit fixed point,

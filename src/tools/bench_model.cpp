@@ -87,6 +87,7 @@ Result<double> time_gen(const model::Model& m, int64_t depth, const std::vector<
                 for (auto& x : v) x = nd(rng);
                 cache.storage().write(l, j, k.data(), v.data());
             }
+            cache.storage().finish_step();  // (int4: drops the rows of a block just sealed)
         }
         cache.commit(depth);
     }
@@ -106,7 +107,7 @@ Result<double> time_gen(const model::Model& m, int64_t depth, const std::vector<
 Result<double> time_batch_gen(const model::Model& m, const std::vector<int32_t>& tokens, int64_t b,
                               int64_t steps, std::vector<float>& logits, KvDType kv_dtype) {
     const model::TextConfig& t = m.config().text;
-    constexpr int64_t kBlock = 64;
+    constexpr int64_t kBlock = 16;  // the server's default block size
     const int64_t blocks_per_seq = (steps + kBlock - 1) / kBlock;
     model::KvStorage kv(t.n_layer, t.n_head_kv, t.head_dim, kBlock, b * blocks_per_seq, kv_dtype);
     std::vector<std::vector<int32_t>> tables(static_cast<size_t>(b));

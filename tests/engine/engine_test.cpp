@@ -3,12 +3,14 @@
 // request's tokens), aborts free everything, and bad requests fail fast.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "ag/engine.h"
+#include "model/kv_cache.h"
 #include "model/model.h"
 
 namespace ag {
@@ -93,6 +95,78 @@ TEST_P(EngineGolden, ConcurrentGreedyEqualsTransformers) {
 INSTANTIATE_TEST_SUITE_P(Models, EngineGolden,
                          ::testing::Values("glm4_f32", "glm4_bf16", "glm4v_f32"),
                          [](const auto& p) { return p.param; });
+
+// One sequence alone: prefill, then one token per forward, in a model::KvCache of `kv` (blocks of
+// 16, as the engine below).
+std::vector<int32_t> greedy_alone(const model::Model& m, const std::vector<int32_t>& ids,
+                                  int64_t n, KvDType kv) {
+    const int64_t v = m.config().text.vocab_size;
+    model::KvCache cache = m.new_cache(kv);
+    std::vector<float> logits(static_cast<size_t>(v));
+    std::vector<int32_t> out, cur = ids;
+    int64_t pos0 = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        const auto pos = model::text_positions(pos0, static_cast<int64_t>(cur.size()));
+        EXPECT_TRUE(m.forward({cur, pos, false}, cache, logits.data()).ok());
+        pos0 += static_cast<int64_t>(cur.size());
+        out.push_back(static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin()));
+        cur = {out.back()};
+    }
+    return out;
+}
+
+// Every compressed KV dtype: the engine's tokens equal the request decoded alone with the same
+// dtype, while a 7-token budget (chunked prefill), batching, preemption (a pool of 10 blocks for
+// 4 concurrent requests) and prefix-cache hits (every prompt again once the first round is done)
+// change what is computed together. For int4 this covers open blocks: sealing, reading the
+// query's own block, and dropping the rows of freed blocks before they are reused.
+TEST(Engine, EveryKvDtypeIsChunkBatchPrefixAndPreemptionInvariant) {
+    auto model = load("glm4_f32");
+    std::ifstream in("tests/golden/models/glm4_f32/golden.json");
+    const json golden = json::parse(in);
+    const model::TextConfig& t = model->config().text;
+    for (KvDType dt : {KvDType::kBF16, KvDType::kInt8, KvDType::kInt4}) {
+        std::vector<std::vector<int32_t>> prompts, expected;
+        for (const auto& c : golden.at("cases")) {
+            prompts.push_back(c.at("ids").get<std::vector<int32_t>>());
+            expected.push_back(greedy_alone(*model, prompts.back(), 40, dt));
+        }
+        for (const bool small_pool : {true, false}) {
+            EngineConfig cfg;
+            cfg.max_num_seqs = 4;
+            cfg.max_num_batched_tokens = 7;
+            cfg.block_size = 16;
+            cfg.max_model_len = 128;
+            cfg.kv_cache_dtype = dt;
+            if (small_pool) {
+                const double block_bytes =
+                    16 * model::KvStorage::bytes_per_token(t.n_layer, t.n_head_kv, t.head_dim, 16, dt);
+                cfg.kv_cache_memory_gib = 10.5 * block_bytes / (1ull << 30);
+            }
+            auto engine = EngineClient::create(model, cfg);
+            ASSERT_TRUE(engine.ok()) << engine.status().to_string();
+            for (int round = 0; round < 2; ++round) {
+                std::vector<Submission> subs;
+                for (const auto& ids : prompts) {
+                    auto s = (*engine)->submit(greedy(ids, 40));
+                    ASSERT_TRUE(s.ok()) << s.status().to_string();
+                    subs.push_back(*s);
+                }
+                for (size_t i = 0; i < subs.size(); ++i) {
+                    EXPECT_EQ(drain(*subs[i].channel).tokens, expected[i])
+                        << kv_dtype_name(dt) << " prompt " << i << " round " << round;
+                }
+            }
+            wait_idle(**engine);
+            const EngineStats st = (*engine)->stats();
+            if (small_pool) {
+                EXPECT_GT(st.n_preemptions, 0) << kv_dtype_name(dt);
+            } else {
+                EXPECT_GT(st.prefix_hits_tokens, 0) << kv_dtype_name(dt);
+            }
+        }
+    }
+}
 
 TEST(Engine, AbortFreesBlocksAndReportsAbort) {
     auto model = load("glm4_f32");

@@ -88,10 +88,94 @@ TEST(KvQuant, RecordsFollowTheirDefinition) {
     }
 }
 
-// Fills a paged cache of dtype t: slot (table[j / bs] · bs + j % bs) holds key/value j.
+// Squared error of the plain int4 fit (f16 min and (max − min) / 15, nearest codes) of n values.
+double minmax_int4_sq_error(const float* x, int64_t n, int64_t stride) {
+    float lo = x[0], hi = x[0];
+    for (int64_t i = 0; i < n; ++i) {
+        lo = std::min(lo, x[i * stride]);
+        hi = std::max(hi, x[i * stride]);
+    }
+    const float mn = f16_to_f32(f32_to_f16(lo)), sc = f16_to_f32(f32_to_f16((hi - lo) / 15.0f));
+    double e = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        const float c = std::clamp(std::nearbyint((x[i * stride] - mn) / sc), 0.0f, 15.0f);
+        e += std::pow(static_cast<double>(x[i * stride]) - (mn + sc * c), 2);
+    }
+    return e;
+}
+
+TEST(KvQuant, Int4FitsAtLeastAsWellAsMinMax) {
+    std::mt19937 rng(4);
+    double fit = 0, minmax = 0;
+    for (int rep = 0; rep < 50; ++rep) {
+        const auto x = randn(64, rng, 1.5f);
+        const auto y = round_trip(KvDType::kInt4, x);
+        for (int64_t g0 = 0; g0 < 64; g0 += 32) {
+            double e = 0;
+            for (int64_t i = g0; i < g0 + 32; ++i) e += std::pow(static_cast<double>(x[static_cast<size_t>(i)]) - y[static_cast<size_t>(i)], 2);
+            const double m = minmax_int4_sq_error(x.data() + g0, 32, 1);
+            EXPECT_LE(e, m * (1 + 1e-9));
+            fit += e;
+            minmax += m;
+        }
+    }
+    EXPECT_LT(fit, 0.95 * minmax);  // the least-squares search finds better fits than min/max
+}
+
+// KIVI keys: each channel gets its own scale over the block's tokens, so an outlier channel costs
+// the other channels nothing (per-token groups spread its range over the whole group).
+TEST(KvQuant, Int4KeysArePerChannelWithinABlock) {
+    constexpr int64_t kN = 16, kD = 64;
+    std::mt19937 rng(9);
+    auto k = randn(static_cast<size_t>(kN * kD), rng);
+    for (int64_t r = 0; r < kN; ++r) k[static_cast<size_t>(r * kD + 5)] *= 50.0f;
+    const size_t cb = kv_key_head_bytes(KvDType::kInt4, kD);
+    EXPECT_EQ(cb, 32u);
+    EXPECT_EQ(kv_key_block_meta_bytes(KvDType::kInt4, kD), 4u * kD);
+    std::vector<uint8_t> codes(kN * cb), meta(4 * kD);
+    kv_quantize_key_block(k.data(), kD, kN, kD, codes.data(), static_cast<int64_t>(cb), meta.data());
+    double err_channel = 0, err_token = 0;
+    std::vector<float> x(kD), t(kD);
+    for (int64_t r = 0; r < kN; ++r) {
+        kv_dequantize_key(codes.data() + r * cb, meta.data(), kD, x.data());
+        const std::vector<float> row(k.begin() + r * kD, k.begin() + (r + 1) * kD);
+        t = round_trip(KvDType::kInt4, row);
+        for (int64_t c = 0; c < kD; ++c) {
+            const float v = row[static_cast<size_t>(c)];
+            if (c == 5) continue;
+            err_channel += std::pow(v - x[static_cast<size_t>(c)], 2);
+            if (c < 32) err_token += std::pow(v - t[static_cast<size_t>(c)], 2);
+        }
+    }
+    // Channel c's error is bounded by its own range over the block.
+    for (int64_t c = 0; c < kD; ++c) {
+        float lo = k[static_cast<size_t>(c)], hi = lo;
+        for (int64_t r = 0; r < kN; ++r) {
+            lo = std::min(lo, k[static_cast<size_t>(r * kD + c)]);
+            hi = std::max(hi, k[static_cast<size_t>(r * kD + c)]);
+        }
+        for (int64_t r = 0; r < kN; ++r) {
+            kv_dequantize_key(codes.data() + r * cb, meta.data(), kD, x.data());
+            EXPECT_LE(std::fabs(x[static_cast<size_t>(c)] - k[static_cast<size_t>(r * kD + c)]), (hi - lo) / 15.0f * 1.01f + 1e-3f)
+                << "channel " << c;
+        }
+    }
+    EXPECT_LT(err_channel * 10, err_token);  // 63 channels per key vs 31 in the outlier's group
+}
+
+// Fills a paged cache of dtype t: slot (table[j / bs] · bs + j % bs) holds key/value j. int4:
+// full blocks' keys sealed per channel; every block also open (f32 rows), since the kernel reads
+// the block of each query's own position from there; a partial last block's codes stay garbage.
 struct Cache {
-    std::vector<uint8_t> k, v;
-    std::vector<int32_t> table;
+    std::vector<uint8_t> k, v, k_meta;
+    std::vector<float> open_k, open_v;
+    std::vector<int32_t> table, open_index;
+    KvDType t = KvDType::kF32;
+    KvView kv(bool keys) const {
+        if (t != KvDType::kInt4) return KvView{keys ? k.data() : v.data(), t};
+        return KvView{keys ? k.data() : v.data(), t, keys ? k_meta.data() : nullptr,
+                      keys ? open_k.data() : open_v.data(), open_index.data()};
+    }
 };
 
 Cache make_cache(KvDType t, const std::vector<float>& k, const std::vector<float>& v, int64_t n_kv,
@@ -100,16 +184,41 @@ Cache make_cache(KvDType t, const std::vector<float>& k, const std::vector<float
     Cache c;
     for (int64_t b = 0; b < n_blocks; ++b) c.table.push_back(static_cast<int32_t>(b + 1));
     std::shuffle(c.table.begin(), c.table.end(), rng);
-    const size_t hb = kv_head_bytes(t, d);
-    c.k.assign(static_cast<size_t>((n_blocks + 1) * bs * n_head_kv) * hb, 0x5a);
-    c.v = c.k;
+    c.t = t;
+    const size_t hb = kv_head_bytes(t, d), kb = kv_key_head_bytes(t, d);
+    const size_t mb = kv_key_block_meta_bytes(t, d);
+    const auto n_slots = static_cast<size_t>((n_blocks + 1) * bs * n_head_kv);
+    c.k.assign(n_slots * kb, 0x5a);
+    c.v.assign(n_slots * hb, 0x5a);
+    c.k_meta.assign(static_cast<size_t>(n_blocks + 1) * static_cast<size_t>(n_head_kv) * mb, 0x5a);
+    const int64_t row = n_head_kv * d;
     for (int64_t j = 0; j < n_kv; ++j) {
         const int64_t slot = c.table[static_cast<size_t>(j / bs)] * bs + j % bs;
         for (int64_t h = 0; h < n_head_kv; ++h) {
-            const size_t rec = static_cast<size_t>(slot * n_head_kv + h) * hb;
             const size_t src = static_cast<size_t>((j * n_head_kv + h) * d);
-            kv_quantize_head(t, k.data() + src, d, c.k.data() + rec);
-            kv_quantize_head(t, v.data() + src, d, c.v.data() + rec);
+            if (t != KvDType::kInt4) kv_quantize_head(t, k.data() + src, d, c.k.data() + static_cast<size_t>(slot * n_head_kv + h) * kb);
+            kv_quantize_head(t, v.data() + src, d, c.v.data() + static_cast<size_t>(slot * n_head_kv + h) * hb);
+        }
+    }
+    if (t == KvDType::kInt4) {
+        // Open rows in reverse block order, so an open index differs from its block id.
+        c.open_index.assign(static_cast<size_t>(n_blocks + 1), -1);
+        c.open_k.assign(static_cast<size_t>(n_blocks * bs * row), std::nanf(""));
+        c.open_v = c.open_k;
+        for (int64_t b = 0; b < n_blocks; ++b) {
+            const int32_t pb = c.table[static_cast<size_t>(b)];
+            const int64_t oi = n_blocks - 1 - b;
+            c.open_index[static_cast<size_t>(pb)] = static_cast<int32_t>(oi);
+            const int64_t n = std::min(bs, n_kv - b * bs);
+            std::copy_n(k.data() + b * bs * row, n * row, c.open_k.data() + oi * bs * row);
+            std::copy_n(v.data() + b * bs * row, n * row, c.open_v.data() + oi * bs * row);
+            if (n < bs) continue;  // a partial block is never read sealed
+            for (int64_t h = 0; h < n_head_kv; ++h) {
+                kv_quantize_key_block(k.data() + b * bs * row + h * d, row, bs, d,
+                                      c.k.data() + static_cast<size_t>(pb * bs * n_head_kv + h) * kb,
+                                      static_cast<int64_t>(static_cast<size_t>(n_head_kv) * kb),
+                                      c.k_meta.data() + static_cast<size_t>(pb * n_head_kv + h) * mb);
+            }
         }
     }
     return c;
@@ -129,9 +238,9 @@ TEST(KvAttention, EveryDtypeMatchesRefAndIsChunkInvariant) {
             const Cache c = make_cache(t, k, v, n_kv, n_head_kv, d, bs, rng);
             const float scale = 1.0f / std::sqrt(static_cast<float>(d));
             std::vector<float> o_ref(q.size()), o_cpu(q.size()), o_one(q.size());
-            ref::attention_paged_kv(q.data(), c.k.data(), c.v.data(), t, c.table.data(), bs,
-                                    o_ref.data(), n_q, n_kv, n_head, n_head_kv, d, scale);
-            const cpu::KvView kv_k{c.k.data(), t}, kv_v{c.v.data(), t};
+            const KvView kv_k = c.kv(true), kv_v = c.kv(false);
+            ref::attention_paged_kv(q.data(), kv_k, kv_v, c.table.data(), bs, o_ref.data(), n_q,
+                                    n_kv, n_head, n_head_kv, d, scale);
             cpu::attention_paged(q.data(), kv_k, kv_v, c.table.data(), bs, o_cpu.data(), n_q, n_kv,
                                  n_head, n_head_kv, d, scale);
             float diff = 0.0f;

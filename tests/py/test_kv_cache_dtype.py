@@ -10,12 +10,13 @@ from server_fixture import MODEL_NAME, running_server
 BUILTIN = ROOT / "build" / "builtin-model" / "config.json"
 
 
-def builtin_bytes_per_token(dtype):
+def builtin_bytes_per_token(dtype, block_size=16):
     t = json.loads(BUILTIN.read_text())["text_config"]
     d = t["hidden_size"] // t["num_attention_heads"]
-    record = {"f32": 4 * d, "bf16": 2 * d, "f16": 2 * d, "int8": d + 4,
-              "int4": d // 2 + 4 * (d // 32 if d % 32 == 0 else 1)}[dtype]
-    return 2 * t["num_hidden_layers"] * t["num_key_value_heads"] * record
+    # (key, value) head bytes per token; int4 keys: codes + per-block channel scales (f16 pairs)
+    record = {"f32": (4 * d,) * 2, "bf16": (2 * d,) * 2, "f16": (2 * d,) * 2, "int8": (d + 4,) * 2,
+              "int4": (d // 2 + 4 * d / block_size, d // 2 + 4 * (d // 32 if d % 32 == 0 else 1))}[dtype]
+    return round(t["num_hidden_layers"] * t["num_key_value_heads"] * sum(record))
 
 
 @pytest.mark.parametrize("flag, dtype", [(None, "bf16"), ("int8", "int8"), ("int4", "int4")])

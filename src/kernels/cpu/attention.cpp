@@ -292,48 +292,86 @@ struct Args {
     float* out;
 };
 
-// Query i, heads h0 .. h0 + nh − 1 (all on kv head hk).
-template <int NC>
-void attend(const Args& a, int64_t i, int64_t h0, int64_t nh, int64_t hk, std::vector<float>& buf,
-            std::vector<int64_t>& offs, std::vector<float>& ktile, std::vector<float>& vtile) {
-    const int64_t d = a.d, nc = d / kL;
-    const auto head_bytes = static_cast<int64_t>(kv_head_bytes(a.k_cache.dtype, d));
-    const int64_t n_vis = a.n_kv - a.n_q + i + 1;
-    const int64_t n_pad = (n_vis + kL - 1) / kL * kL;
-    const int64_t qstride = (nc + 1) * kL;  // q rows copied 64-byte-chunk padded
-    buf.resize(static_cast<size_t>(nh * (n_pad + qstride)));
-    float* p = buf.data();
-    float* qb = p + nh * n_pad;
-    for (int64_t h = 0; h < nh; ++h) {
-        std::memcpy(qb + h * qstride, a.q + (i * a.n_head + h0 + h) * d, static_cast<size_t>(d) * 4);
-    }
-    // Byte offsets of the visible keys' head records for kv head hk, walking the block table once.
-    offs.resize(static_cast<size_t>(n_vis));
-    for (int64_t j = 0, blk = 0; j < n_vis; ++blk) {
-        const int64_t base = static_cast<int64_t>(a.block_table[blk]) * a.block_size;
-        for (int64_t t = 0; t < a.block_size && j < n_vis; ++t, ++j) {
-            offs[static_cast<size_t>(j)] = ((base + t) * a.n_head_kv + hk) * head_bytes;
-        }
-    }
-    const auto* kbase = static_cast<const uint8_t*>(a.k_cache.data);
-    const auto* vbase = static_cast<const uint8_t*>(a.v_cache.data);
-    const bool i8 = a.k_cache.dtype == KvDType::kInt8 && kv_int8_integer_scores(d);
-    Rows krows{kbase, offs.data(), a.k_cache.dtype, d, &ktile};
-    Rows vrows{vbase, offs.data(), a.v_cache.dtype, d, &vtile};
+// int4 rows (KIVI keys, tensor/kv_quant.h): rows of the block holding the query's own position
+// are the open f32 rows, read in place; other keys are dequantized from their codes and their
+// block's channel scales, other values from their records, into `tile`.
+struct Int4Rows {
+    KvView view;
+    bool keys;
+    const int32_t* table;
+    int64_t bs, n_head_kv, hk, d, own_block;
+    std::vector<float>* tile;
+    std::vector<const float*>* ptr;
+    std::vector<float>* meta;  // the channel scales (d) and minimums (d) of block meta_block
+    int64_t tile_j0 = 0, meta_block = -1;
 
-    if (i8) {
-        scores_i8(qb, qstride, nh, kbase, offs.data(), n_vis, d, a.scale, p, n_pad);
-    } else {
-        for (int64_t j0 = 0; j0 < n_vis; j0 += kL) {
-            const int64_t j1 = j0 + kL < n_vis ? j0 + kL : n_vis;
-            krows.prefetch(j1, std::min(j1 + kL, n_vis));
-            krows.prepare(j0, j1);
-            const float* kr[kL];
-            // Slots past the visible keys repeat key j0; their scores are overwritten below.
-            for (int64_t l = 0; l < kL; ++l) kr[l] = krows(j0 + l < n_vis ? j0 + l : j0);
-            for (int64_t h = 0; h < nh; ++h) score_tile<NC>(qb + h * qstride, kr, nc, d, a.scale, p + h * n_pad + j0);
+    const uint8_t* record(int64_t j) const {
+        const int64_t slot = static_cast<int64_t>(table[j / bs]) * bs + j % bs;
+        const size_t hb = keys ? kv_key_head_bytes(KvDType::kInt4, d) : kv_head_bytes(KvDType::kInt4, d);
+        return static_cast<const uint8_t*>(view.data) + static_cast<size_t>(slot * n_head_kv + hk) * hb;
+    }
+    void prefetch(int64_t, int64_t) const {}
+    void prepare(int64_t j0, int64_t j1) {
+        if (tile->size() < static_cast<size_t>((j1 - j0) * d)) tile->resize(static_cast<size_t>((j1 - j0) * d));
+        ptr->resize(static_cast<size_t>(j1 - j0));
+        tile_j0 = j0;
+        for (int64_t j = j0; j < j1; ++j) {
+            const int64_t lb = j / bs, pb = table[lb];
+            const float*& out = (*ptr)[static_cast<size_t>(j - j0)];
+            if (lb == own_block) {
+                const int32_t oi = view.open_index[pb];
+                AG_CHECK(oi >= 0, "int4 KV: block {} of a query's position is not open", pb);
+                out = view.open + ((static_cast<int64_t>(oi) * bs + j % bs) * n_head_kv + hk) * d;
+                continue;
+            }
+            float* x = tile->data() + (j - j0) * d;
+            out = x;
+            if (!keys) {
+                kv_read_row(KvDType::kInt4, record(j), d, x);
+                continue;
+            }
+            if (pb != meta_block) {  // channel scales of a new block, as f32
+                meta->resize(static_cast<size_t>(2 * d));
+                const uint8_t* m = view.key_meta + static_cast<size_t>(pb * n_head_kv + hk) *
+                                                       kv_key_block_meta_bytes(KvDType::kInt4, d);
+                for (int64_t c = 0; c < d; ++c) {
+                    uint16_t sc16, lo16;
+                    std::memcpy(&sc16, m + 4 * c, 2);
+                    std::memcpy(&lo16, m + 4 * c + 2, 2);
+                    (*meta)[static_cast<size_t>(c)] = kv_f16_to_f32(sc16);
+                    (*meta)[static_cast<size_t>(d + c)] = kv_f16_to_f32(lo16);
+                }
+                meta_block = pb;
+            }
+            const uint8_t* codes = record(j);
+            const float* sc = meta->data();
+            const float* mn = sc + d;
+            for (int64_t c = 0; c < d; c += 2) {
+                x[c] = mn[c] + sc[c] * static_cast<float>(codes[c / 2] & 0xf);
+                x[c + 1] = mn[c + 1] + sc[c + 1] * static_cast<float>(codes[c / 2] >> 4);
+            }
         }
     }
+    const float* operator()(int64_t j) const { return (*ptr)[static_cast<size_t>(j - tile_j0)]; }
+};
+
+// Scores of the nh heads against the n_vis keys of `kr` (a Rows or Int4Rows), 16 keys a tile.
+template <int NC, class Row>
+void scores_rows(const float* qb, int64_t qstride, int64_t nh, Row& kr, int64_t n_vis, int64_t nc,
+                 int64_t d, float scale, float* p, int64_t pstride) {
+    for (int64_t j0 = 0; j0 < n_vis; j0 += kL) {
+        const int64_t j1 = j0 + kL < n_vis ? j0 + kL : n_vis;
+        kr.prefetch(j1, std::min(j1 + kL, n_vis));
+        kr.prepare(j0, j1);
+        const float* rows[kL];
+        // Slots past the visible keys repeat key j0; their scores are overwritten later.
+        for (int64_t l = 0; l < kL; ++l) rows[l] = kr(j0 + l < n_vis ? j0 + l : j0);
+        for (int64_t h = 0; h < nh; ++h) score_tile<NC>(qb + h * qstride, rows, nc, d, scale, p + h * pstride + j0);
+    }
+}
+
+// Softmax over each head's n_vis scores (row h at p + h · n_pad; the padding becomes 0).
+void softmax_rows(float* p, int64_t nh, int64_t n_vis, int64_t n_pad) {
     const float neg_inf = -std::numeric_limits<float>::infinity();
     for (int64_t h = 0; h < nh; ++h) {
         float* ph = p + h * n_pad;
@@ -350,13 +388,61 @@ void attend(const Args& a, int64_t i, int64_t h0, int64_t nh, int64_t hk, std::v
         const v16 inv = splat(1.0f / hsum(sv));
         for (int64_t j = 0; j < n_pad; j += kL) store(ph + j, load(ph + j) * inv);
     }
+}
+
+struct Scratch {
+    std::vector<float> buf, ktile, vtile, meta;
+    std::vector<int64_t> offs;
+    std::vector<const float*> kptr, vptr;
+};
+
+// Query i, heads h0 .. h0 + nh − 1 (all on kv head hk).
+template <int NC>
+void attend(const Args& a, int64_t i, int64_t h0, int64_t nh, int64_t hk, Scratch& sc) {
+    const int64_t d = a.d, nc = d / kL;
+    const KvDType dt = a.k_cache.dtype;
+    const int64_t n_vis = a.n_kv - a.n_q + i + 1;
+    const int64_t n_pad = (n_vis + kL - 1) / kL * kL;
+    const int64_t qstride = (nc + 1) * kL;  // q rows copied 64-byte-chunk padded
+    sc.buf.resize(static_cast<size_t>(nh * (n_pad + qstride)));
+    float* p = sc.buf.data();
+    float* qb = p + nh * n_pad;
+    for (int64_t h = 0; h < nh; ++h) {
+        std::memcpy(qb + h * qstride, a.q + (i * a.n_head + h0 + h) * d, static_cast<size_t>(d) * 4);
+    }
     // The nh heads' outputs are contiguous: [n_q, n_head, d].
     float* o = a.out + (i * a.n_head + h0) * d;
-    if (i8) {
-        weighted_sum_i8(p, n_pad, nh, n_vis, vbase, offs.data(), d, o);
-    } else {
-        weighted_sum<NC>(p, n_pad, nh, n_vis, vrows, nc, d, o);
+    if (dt == KvDType::kInt4) {
+        const int64_t own = (n_vis - 1) / a.block_size;
+        Int4Rows kr{a.k_cache, true, a.block_table, a.block_size, a.n_head_kv, hk, d, own, &sc.ktile, &sc.kptr, &sc.meta};
+        Int4Rows vr{a.v_cache, false, a.block_table, a.block_size, a.n_head_kv, hk, d, own, &sc.vtile, &sc.vptr, &sc.meta};
+        scores_rows<NC>(qb, qstride, nh, kr, n_vis, nc, d, a.scale, p, n_pad);
+        softmax_rows(p, nh, n_vis, n_pad);
+        weighted_sum<NC>(p, n_pad, nh, n_vis, vr, nc, d, o);
+        return;
     }
+    // Byte offsets of the visible keys' head records for kv head hk, walking the block table once.
+    const auto head_bytes = static_cast<int64_t>(kv_head_bytes(dt, d));
+    sc.offs.resize(static_cast<size_t>(n_vis));
+    for (int64_t j = 0, blk = 0; j < n_vis; ++blk) {
+        const int64_t base = static_cast<int64_t>(a.block_table[blk]) * a.block_size;
+        for (int64_t t = 0; t < a.block_size && j < n_vis; ++t, ++j) {
+            sc.offs[static_cast<size_t>(j)] = ((base + t) * a.n_head_kv + hk) * head_bytes;
+        }
+    }
+    const auto* kbase = static_cast<const uint8_t*>(a.k_cache.data);
+    const auto* vbase = static_cast<const uint8_t*>(a.v_cache.data);
+    if (dt == KvDType::kInt8 && kv_int8_integer_scores(d)) {
+        scores_i8(qb, qstride, nh, kbase, sc.offs.data(), n_vis, d, a.scale, p, n_pad);
+        softmax_rows(p, nh, n_vis, n_pad);
+        weighted_sum_i8(p, n_pad, nh, n_vis, vbase, sc.offs.data(), d, o);
+        return;
+    }
+    Rows kr{kbase, sc.offs.data(), dt, d, &sc.ktile};
+    Rows vr{vbase, sc.offs.data(), dt, d, &sc.vtile};
+    scores_rows<NC>(qb, qstride, nh, kr, n_vis, nc, d, a.scale, p, n_pad);
+    softmax_rows(p, nh, n_vis, n_pad);
+    weighted_sum<NC>(p, n_pad, nh, n_vis, vr, nc, d, o);
 }
 
 }  // namespace
@@ -382,16 +468,15 @@ void attention_paged(const float* q, KvView k_cache, KvView v_cache, const int32
     while (hpt % 2 == 0 && n_q * (n_head / hpt) < static_cast<int64_t>(pool.n_threads())) hpt /= 2;
     const int64_t per_q = n_head / hpt;
     pool.parallel_for(n_q * per_q, 1, [&](int64_t t0, int64_t t1) {
-        thread_local std::vector<float> buf, ktile, vtile;
-        thread_local std::vector<int64_t> offs;
+        thread_local Scratch scratch;
         for (int64_t t = t0; t < t1; ++t) {
             // Queries in the order 0, n−1, 1, n−2, …: contiguous task ranges get equal causal work.
             const int64_t u = t / per_q, qi = u % 2 == 0 ? u / 2 : n_q - 1 - u / 2;
             const int64_t h0 = (t % per_q) * hpt, hk = h0 / group;
             switch (d / kL) {
-                case 4: attend<4>(a, qi, h0, hpt, hk, buf, offs, ktile, vtile); break;
-                case 8: attend<8>(a, qi, h0, hpt, hk, buf, offs, ktile, vtile); break;
-                default: attend<0>(a, qi, h0, hpt, hk, buf, offs, ktile, vtile); break;
+                case 4: attend<4>(a, qi, h0, hpt, hk, scratch); break;
+                case 8: attend<8>(a, qi, h0, hpt, hk, scratch); break;
+                default: attend<0>(a, qi, h0, hpt, hk, scratch); break;
             }
         }
     });

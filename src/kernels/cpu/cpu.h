@@ -58,12 +58,7 @@ void attention_paged(const float* q, const float* k_cache, const float* v_cache,
 void attention_full(const float* q, const float* k, const float* v, int64_t stride, float* out,
                     int64_t out_stride, int64_t L, int64_t n_head, int64_t d, float scale);
 
-// One layer's K or V cache in a KvDType (tensor/kv_quant.h): slot s, kv head h is the head record
-// at data + (s · n_head_kv + h) · kv_head_bytes(dtype, d).
-struct KvView {
-    const void* data = nullptr;
-    KvDType dtype = KvDType::kF32;
-};
+using ag::KvView;  // one layer's K or V cache (tensor/kv_quant.h)
 
 // The same attention over a cache of any KvDType (K and V of one dtype), reading the records
 // directly; with kF32 it is the function above. For another dtype the result equals this

@@ -71,10 +71,10 @@ void attention_full(const float* q, const float* k, const float* v, int64_t stri
                     int64_t out_stride, int64_t L, int64_t n_head, int64_t d, float scale);
 
 // attention() over a paged cache of any KvDType (the twin of cpu::attention_paged with KvView):
-// every visible key and value is dequantized with kv_dequantize_head, then as above (for int8
-// with kv_int8_integer_scores(d), on the queries rounded by kv_quantize_query_i16).
-// k_cache, v_cache: head records, slot s / kv head h at (s · n_head_kv + h) · kv_head_bytes.
-void attention_paged_kv(const float* q, const void* k_cache, const void* v_cache, KvDType dtype,
+// every visible key and value is dequantized (kv_dequantize_head; int4 keys kv_dequantize_key,
+// and the query's own block from the open rows), then as above (for int8 with
+// kv_int8_integer_scores(d), on the queries rounded by kv_quantize_query_i16).
+void attention_paged_kv(const float* q, KvView k_cache, KvView v_cache,
                         const int32_t* block_table, int64_t block_size, float* out, int64_t n_q,
                         int64_t n_kv, int64_t n_head, int64_t n_head_kv, int64_t d, float scale);
 

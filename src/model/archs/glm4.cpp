@@ -191,7 +191,7 @@ void Glm4TextModel::layer_forward(const Layer& L, int64_t l, const BatchPlan& pl
     kn::rope_interleaved(q, plan.cos.data(), plan.sin.data(), n, t.n_head, D, n_pairs);
     kn::rope_interleaved(k, plan.cos.data(), plan.sin.data(), n, t.n_head_kv, D, n_pairs);
     for (int64_t i = 0; i < n; ++i) kv.write(l, plan.slot[sz(i)], k + i * kv_out, v + i * kv_out);
-    const kn::KvView kc{kv.k(l), kv.dtype()}, vc{kv.v(l), kv.dtype()};
+    const kn::KvView kc = kv.k_view(l), vc = kv.v_view(l);
     const float scale = 1.0f / std::sqrt(static_cast<float>(D));
     for (size_t s = 0; s < plan.seqs.size(); ++s) {
         const SeqInput& seq = plan.seqs[s];
@@ -264,6 +264,7 @@ Status Glm4TextModel::forward_batch(std::span<const SeqInput> seqs, KvStorage& k
 
     const std::lock_guard<std::mutex> lock(ws_mu_);
     for (int64_t l = 0; l < t.n_layer; ++l) layer_forward(layers_[sz(l)], l, plan, x.data(), kv, ws_);
+    kv.finish_step();
 
     // Final norm + lm_head on the rows that want logits.
     std::vector<int64_t> rows;
