@@ -42,41 +42,52 @@ def main() -> int:
     ap.add_argument("--depths", default="1024,4096,16384")
     ap.add_argument("--gen-len", type=int, default=32)
     ap.add_argument("--repetitions", type=int, default=3)
-    ap.add_argument("--json-out")
+    ap.add_argument("--ours", default=",".join(OURS), help="autoglm KV dtypes")
+    ap.add_argument("--theirs", default=",".join(THEIRS), help="llama.cpp cache types")
+    ap.add_argument("--json-out", help="all results, rewritten after every run")
     a = ap.parse_args()
+    ours, theirs = a.ours.split(","), a.theirs.split(",")
     model = ensure_model(HERE / "models")
     depths = [int(d) for d in a.depths.split(",")]
     rows = []
     for depth in depths:
         common = ["--gen-len", str(a.gen_len), "--repetitions", str(a.repetitions)]
-        for t in OURS:
+        for t in ours:
             j = run_json([a.autoglm, "bench", "model", "--model", str(model), "--threads",
                           str(a.threads), "--prompt-len", "0", "--depth", str(depth),
                           "--kv-cache-dtype", t, "--bandwidth-runs", "0", "--json", *common])
             rows.append({"engine": "autoglm", "depth": depth, "kv": t,
                          "tg": j["gen_tokens_per_s"], "sd": j["gen_tokens_per_s_stddev"]})
-        for t in THEIRS:
+            save(rows, a.json_out)
+        for t in theirs:
             j = run_json([sys.executable, str(HERE / "llamacpp_bench.py"), "--model", str(model),
                           "--threads", str(a.threads), "--prompt-len", "0", "--depth", str(depth),
                           "--cache-type", t, *common])
             rows.append({"engine": "llama.cpp", "depth": depth, "kv": t,
                          "tg": j["gen_tokens_per_s"], "sd": j["gen_tokens_per_s_stddev"]})
+            save(rows, a.json_out)
     print(f"model: {model.name}, threads {a.threads}, tg{a.gen_len} tok/s (mean ± sd of "
           f"{a.repetitions}) after D tokens in the cache")
-    print("| depth | " + " | ".join(f"autoglm {t}" for t in OURS) + " | " +
-          " | ".join(f"llama.cpp {t}" for t in THEIRS) +
+    print("| depth | " + " | ".join(f"autoglm {t}" for t in ours) + " | " +
+          " | ".join(f"llama.cpp {t}" for t in theirs) +
           " | int8 / f32 (autoglm) | autoglm int8 / llama.cpp q8_0 |")
-    print("|---" * (len(OURS) + len(THEIRS) + 3) + "|")
+    print("|---" * (len(ours) + len(theirs) + 3) + "|")
     for depth in depths:
         got = {(r["engine"], r["kv"]): r for r in rows if r["depth"] == depth}
-        cells = [f"{got[('autoglm', t)]['tg']:.2f} ± {got[('autoglm', t)]['sd']:.2f}" for t in OURS]
-        cells += [f"{got[('llama.cpp', t)]['tg']:.2f} ± {got[('llama.cpp', t)]['sd']:.2f}" for t in THEIRS]
-        i8 = got[("autoglm", "int8")]["tg"]
-        cells += [f"{i8 / got[('autoglm', 'f32')]['tg']:.2f}x", f"{i8 / got[('llama.cpp', 'q8_0')]['tg']:.2f}x"]
+        cells = [f"{got[('autoglm', t)]['tg']:.2f} ± {got[('autoglm', t)]['sd']:.2f}" for t in ours]
+        cells += [f"{got[('llama.cpp', t)]['tg']:.2f} ± {got[('llama.cpp', t)]['sd']:.2f}" for t in theirs]
+
+        def ratio(a_key, b_key):
+            return f"{got[a_key]['tg'] / got[b_key]['tg']:.2f}x" if a_key in got and b_key in got else "—"
+        cells += [ratio(("autoglm", "int8"), ("autoglm", "f32")),
+                  ratio(("autoglm", "int8"), ("llama.cpp", "q8_0"))]
         print(f"| {depth} | " + " | ".join(cells) + " |")
-    if a.json_out:
-        Path(a.json_out).write_text(json.dumps(rows, indent=2))
     return 0
+
+
+def save(rows, path):
+    if path:
+        Path(path).write_text(json.dumps(rows, indent=2))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 # KV cache dtypes: autoglm vs llama.cpp decode speed at 1k/4k/16k context, same GGUF, same threads.
 #   bash scripts/setup.sh; bench/compare_kv.sh [--threads N] [--depths 1024,4096,16384]
 #                                              [--gen-len G] [--repetitions R] [--json-out FILE]
+#                                              [--ours f32,int8] [--theirs q8_0]
 # Uses bench/.venv from bench/compare_llamacpp.sh (made here if missing: compiles llama.cpp).
 set -euo pipefail
 cd "$(dirname "$0")/.."

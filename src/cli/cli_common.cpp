@@ -26,7 +26,8 @@ void add_model_options(CLI::App& cmd, ModelArgs& args) {
         ->check(CLI::IsMember({"q8_0", "q4_0", "q4_k"}, CLI::ignore_case));
     cmd.add_option("--kv-cache-dtype", args.kv_cache_dtype,
                    "KV cache storage (vLLM's flag name): auto (= bf16), f32, bf16, f16, int8 "
-                   "(per token and head scale) or int4 (per token, head and 32 channels)")
+                   "(per token and head scale) or int4 (keys per channel within a block, values "
+                   "per token and 32 channels)")
         ->check(CLI::IsMember({"auto", "f32", "bf16", "f16", "int8", "int4"}))
         ->capture_default_str();
 }

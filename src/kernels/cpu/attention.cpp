@@ -343,13 +343,7 @@ struct Int4Rows {
                 }
                 meta_block = pb;
             }
-            const uint8_t* codes = record(j);
-            const float* sc = meta->data();
-            const float* mn = sc + d;
-            for (int64_t c = 0; c < d; c += 2) {
-                x[c] = mn[c] + sc[c] * static_cast<float>(codes[c / 2] & 0xf);
-                x[c + 1] = mn[c + 1] + sc[c + 1] * static_cast<float>(codes[c / 2] >> 4);
-            }
+            kv_read_key_i4(record(j), meta->data(), meta->data() + d, d, x);
         }
     }
     const float* operator()(int64_t j) const { return (*ptr)[static_cast<size_t>(j - tile_j0)]; }

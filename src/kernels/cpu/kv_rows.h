@@ -36,6 +36,35 @@ inline float kv_f16_to_f32(uint16_t h) {
     return kv_bits_to_f32(sign | (two_w < (1u << 27) ? kv_f32_to_bits(sub) : kv_f32_to_bits(normal)));
 }
 
+// Element 2i of 32 values is byte i's low nibble, 2i + 1 its high one: the 16 code bytes at src as
+// two 16-lane vectors (values 0..31 in order).
+inline void kv_unpack_nibbles32(const uint8_t* src, vec::v16& e0, vec::v16& e1) {
+    using u8x16 = uint8_t __attribute__((vector_size(16)));
+    u8x16 bytes;
+    std::memcpy(&bytes, src, 16);
+    const vec::vi16 w = __builtin_convertvector(bytes, vec::vi16);
+    const vec::v16 lo = __builtin_convertvector(w & 0xf, vec::v16);
+    const vec::v16 hi = __builtin_convertvector(w >> 4, vec::v16);
+    e0 = __builtin_shufflevector(lo, hi, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    e1 = __builtin_shufflevector(lo, hi, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+}
+
+// A sealed int4 key (tensor/kv_quant.h): x[c] = mn[c] + sc[c] · code[c], the block's channel
+// scales and minimums given as f32.
+inline void kv_read_key_i4(const uint8_t* codes, const float* sc, const float* mn, int64_t d, float* x) {
+    int64_t c = 0;
+    for (; c + 32 <= d; c += 32) {
+        vec::v16 e0, e1;
+        kv_unpack_nibbles32(codes + c / 2, e0, e1);
+        vec::store(x + c, vec::load(mn + c) + vec::load(sc + c) * e0);
+        vec::store(x + c + 16, vec::load(mn + c + 16) + vec::load(sc + c + 16) * e1);
+    }
+    for (; c < d; c += 2) {
+        x[c] = mn[c] + sc[c] * static_cast<float>(codes[c / 2] & 0xf);
+        x[c + 1] = mn[c + 1] + sc[c + 1] * static_cast<float>(codes[c / 2] >> 4);
+    }
+}
+
 // x[0..d) = the head record at src.
 inline void kv_read_row(KvDType t, const uint8_t* src, int64_t d, float* x) {
     switch (t) {
@@ -73,17 +102,8 @@ inline void kv_read_row(KvDType t, const uint8_t* src, int64_t d, float* x) {
                     std::memcpy(&lo16, meta + 4 * (b / g) + 2, 2);
                     const vec::v16 sc = vec::splat(kv_f16_to_f32(sc16));
                     const vec::v16 mn = vec::splat(kv_f16_to_f32(lo16));
-                    using u8x16 = uint8_t __attribute__((vector_size(16)));
-                    u8x16 bytes;
-                    std::memcpy(&bytes, src + b / 2, 16);
-                    const vec::vi16 w = __builtin_convertvector(bytes, vec::vi16);
-                    const vec::v16 lo = __builtin_convertvector(w & 0xf, vec::v16);
-                    const vec::v16 hi = __builtin_convertvector(w >> 4, vec::v16);
-                    // element 2i is byte i's low nibble, 2i + 1 its high one
-                    const vec::v16 e0 = __builtin_shufflevector(lo, hi, 0, 16, 1, 17, 2, 18, 3, 19,
-                                                                4, 20, 5, 21, 6, 22, 7, 23);
-                    const vec::v16 e1 = __builtin_shufflevector(lo, hi, 8, 24, 9, 25, 10, 26, 11,
-                                                                27, 12, 28, 13, 29, 14, 30, 15, 31);
+                    vec::v16 e0, e1;
+                    kv_unpack_nibbles32(src + b / 2, e0, e1);
                     vec::store(x + b, mn + sc * e0);
                     vec::store(x + b + 16, mn + sc * e1);
                 }
