@@ -230,7 +230,7 @@ void scores_i8(const float* q, int64_t qstride, int64_t nh, const uint8_t* kbase
         fq[static_cast<size_t>(h)] = kv_quantize_query_i16(q + h * qstride, d, qc.data() + h * d) * scale;
     }
     for (int64_t j0 = 0; j0 < n_vis; j0 += kL) {
-        prefetch_records(kbase, offs, j0 + kL, std::min(j0 + 2 * kL, n_vis), d + 4);
+        prefetch_records(kbase, offs, j0 + kL, std::min(j0 + 2 * kL, n_vis), static_cast<int64_t>(kv_head_bytes(KvDType::kInt8, d)));
         float ks[kL];
         for (int64_t l = 0; l < kL; ++l) {
             // Slots past the visible keys repeat key j0; their scores are overwritten later.
@@ -268,7 +268,7 @@ void weighted_sum_i8(float* p, int64_t pstride, int64_t nh, int64_t n, const uin
                      const int64_t* offs, int64_t d, float* o) {
     for (int64_t j0 = 0; j0 < n; j0 += kVChunk) {
         const int64_t j1 = j0 + kVChunk < n ? j0 + kVChunk : n;
-        prefetch_records(vbase, offs, j1, std::min(j1 + kVChunk, n), d + 4);
+        prefetch_records(vbase, offs, j1, std::min(j1 + kVChunk, n), static_cast<int64_t>(kv_head_bytes(KvDType::kInt8, d)));
         for (int64_t j = j0; j < j1; ++j) {
             float s;
             std::memcpy(&s, vbase + offs[j] + d, 4);
@@ -304,11 +304,11 @@ struct Int4Rows {
     std::vector<const float*>* ptr;
     std::vector<float>* meta;  // the channel scales (d) and minimums (d) of block meta_block
     int64_t tile_j0 = 0, meta_block = -1;
+    const size_t rec_bytes = keys ? kv_key_head_bytes(KvDType::kInt4, d) : kv_head_bytes(KvDType::kInt4, d);
 
     const uint8_t* record(int64_t j) const {
         const int64_t slot = static_cast<int64_t>(table[j / bs]) * bs + j % bs;
-        const size_t hb = keys ? kv_key_head_bytes(KvDType::kInt4, d) : kv_head_bytes(KvDType::kInt4, d);
-        return static_cast<const uint8_t*>(view.data) + static_cast<size_t>(slot * n_head_kv + hk) * hb;
+        return static_cast<const uint8_t*>(view.data) + static_cast<size_t>(slot * n_head_kv + hk) * rec_bytes;
     }
     void prefetch(int64_t, int64_t) const {}
     void prepare(int64_t j0, int64_t j1) {

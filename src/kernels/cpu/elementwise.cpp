@@ -129,5 +129,4 @@ void layer_norm(const float* x, const float* w, const float* b, float* y, int64_
     });
 }
 
-
 }  // namespace ag::kernels::cpu

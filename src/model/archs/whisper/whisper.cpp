@@ -277,9 +277,6 @@ private:
     Tensor embed_;                       // [vocab, d]
     std::vector<float> dec_pos_;         // [max_target_positions, d]
     std::vector<DecoderLayer> dec_;
-    // Cross-attention K/V records (start_decoder). f32: bf16 records were measured slower on
-    // the decode step (the per-tile widening costs more than the bytes saved) for Whisper base.
-    KvDType cross_dtype_ = KvDType::kF32;
     Norm dec_ln_;
     Tensor proj_out_;                    // [vocab, d] (= embed_ when tied)
 };
@@ -419,29 +416,13 @@ Result<SpeechDecoderState> WhisperModel::start_decoder(std::span<const float> en
     }
     SpeechDecoderState st;
     st.n_audio = static_cast<int64_t>(encoder_out.size()) / d;
-    st.cross_dtype = cross_dtype_;
-    const int64_t H = c_.decoder_heads, D = d / H;
-    const size_t rec = kv_head_bytes(cross_dtype_, D);
-    // f32 keys/values as `cross_dtype_` head records (a copy-free move for f32).
-    const auto pack = [&](std::vector<float>&& x) {
-        auto out = std::make_shared<std::vector<uint8_t>>();
-        if (cross_dtype_ == KvDType::kF32) {
-            out->resize(x.size() * sizeof(float));
-            std::memcpy(out->data(), x.data(), out->size());
-        } else {
-            out->resize(sz(st.n_audio * H) * rec);
-            for (int64_t r = 0; r < st.n_audio * H; ++r) {
-                kv_quantize_head(cross_dtype_, x.data() + r * D, D, out->data() + sz(r) * rec);
-            }
-        }
-        return std::shared_ptr<const std::vector<uint8_t>>(std::move(out));
-    };
     for (const DecoderLayer& B : dec_) {
-        std::vector<float> k(encoder_out.size()), v(encoder_out.size());
-        B.cross.k.apply(encoder_out.data(), st.n_audio, k.data());
-        B.cross.v.apply(encoder_out.data(), st.n_audio, v.data());
-        st.cross_k.push_back(pack(std::move(k)));
-        st.cross_v.push_back(pack(std::move(v)));
+        auto k = std::make_shared<std::vector<float>>(encoder_out.size());
+        auto v = std::make_shared<std::vector<float>>(encoder_out.size());
+        B.cross.k.apply(encoder_out.data(), st.n_audio, k->data());
+        B.cross.v.apply(encoder_out.data(), st.n_audio, v->data());
+        st.cross_k.push_back(std::move(k));
+        st.cross_v.push_back(std::move(v));
         st.self_k.emplace_back(sz(c_.max_target_positions * d));
         st.self_v.emplace_back(sz(c_.max_target_positions * d));
     }
@@ -497,9 +478,9 @@ Status WhisperModel::decode(std::span<const int32_t> tokens, SpeechDecoderState&
         B.ln_cross.apply(x.data(), a.data(), n);
         B.cross.q.apply(a.data(), n, q.data());
         for (int64_t i = 0; i < n; ++i) {  // every query sees all audio frames
-            kn::attention_paged(q.data() + i * d, kn::KvView{st.cross_k[l]->data(), st.cross_dtype},
-                                kn::KvView{st.cross_v[l]->data(), st.cross_dtype}, cross_table,
-                                st.n_audio, o.data() + i * d, 1, st.n_audio, H, H, D, scale);
+            kn::attention_paged(q.data() + i * d, st.cross_k[l]->data(), st.cross_v[l]->data(),
+                                cross_table, st.n_audio, o.data() + i * d, 1, st.n_audio, H, H, D,
+                                scale);
         }
         B.cross.o.apply(o.data(), n, a.data());
         add(x.data(), a.data(), n * d);
