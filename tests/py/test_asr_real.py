@@ -180,7 +180,10 @@ def test_compressed_formats(autoglm, model_dir, fw, tmp_path):
         else:
             lossy += 1
             lossy_same += ok
-        assert mine["text"] and rate <= 0.75, lines[-1]
+        # A lossy file may lose the words for faster-whisper too (espeak speech at 32 kb/s Opus
+        # was heard as other words by both, token for token): the word-error bound applies where
+        # we differ from the reference.
+        assert mine["text"] and (ok or rate <= 0.75), lines[-1]
     print("\n".join(lines))
     print(f"FLAC token-identical {flac_same}/{len(texts)}; lossy {lossy_same}/{lossy}")
     assert flac_same == len(texts), "\n".join(lines)
