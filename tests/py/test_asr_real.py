@@ -5,7 +5,7 @@ Both sides run greedy (beam_size=1, temperature 0), without timestamps, without 
 previous text, without VAD, with the language given. The WAVs are 16 kHz mono 16-bit (sox), so
 both decoders read the same samples; FLAC is lossless and must match too. MP3 / Ogg Vorbis / Opus
 go through different decoders and resamplers (libsndfile + libsoxr here, PyAV/FFmpeg there), so
-for them only agreement is reported and a sane transcript required.
+for them the transcripts must be there and, over all lossy files, about as good as faster-whisper's.
 """
 import json
 import pathlib
@@ -167,26 +167,34 @@ def test_compressed_formats(autoglm, model_dir, fw, tmp_path):
         subprocess.run(["opusenc", "--quiet", "--bitrate", "32", str(wav), stem + ".opus"], check=True)
         files += [pathlib.Path(stem + ext) for ext in (".flac", ".mp3", ".ogg", ".opus")]
     results = ours(autoglm, model_dir, files, "en")
-    lines, flac_same, lossy_same, lossy = [], 0, 0, 0
+    lines, flac_same, lossy_same, mine_errs, their_errs = [], 0, 0, [], []
     for f in files:
         i = int(f.stem[1:])
         mine = results[f.name]
         want_ids, want_text = theirs(fw, f, "en")
         ok = tokens_of(mine) == want_ids
-        rate = error_rate(texts[i], mine["text"])
-        lines.append(f"{'==' if ok else '!='} {f.name} {rate:.2f} | {mine['text']} | {want_text}")
+        rate, their_rate = error_rate(texts[i], mine["text"]), error_rate(texts[i], want_text)
+        lines.append(f"{'==' if ok else '!='} {f.name} {rate:.2f} | {mine['text']} | "
+                     f"faster-whisper {their_rate:.2f} | {want_text}")
+        assert mine["text"], lines[-1]
         if f.suffix == ".flac":
             flac_same += ok
         else:
-            lossy += 1
             lossy_same += ok
-        # A lossy file may lose the words for faster-whisper too (espeak speech at 32 kb/s Opus
-        # was heard as other words by both, token for token): the word-error bound applies where
-        # we differ from the reference.
-        assert mine["text"] and (ok or rate <= 0.75), lines[-1]
+            mine_errs.append(rate)
+            their_errs.append(their_rate)
     print("\n".join(lines))
-    print(f"FLAC token-identical {flac_same}/{len(texts)}; lossy {lossy_same}/{lossy}")
+    mine_wer, their_wer = sum(mine_errs) / len(mine_errs), sum(their_errs) / len(their_errs)
+    print(f"FLAC token-identical {flac_same}/{len(texts)}; lossy {lossy_same}/{len(mine_errs)}, "
+          f"WER ours {mine_wer:.3f}, faster-whisper {their_wer:.3f}")
     assert flac_same == len(texts), "\n".join(lines)
+    # Lossy files reach the two models through different decoders and resamplers, and espeak
+    # speech after a lossy codec sits near decision boundaries (a 32 kb/s Opus sentence was heard
+    # as different wrong words by both on one machine and the same wrong words on another; the
+    # encoder's output differs between CPUs). Per file, only a transcript is required; over all
+    # lossy files, ours may be worse than faster-whisper's by no more than a word in ten, and
+    # wrong on no more than half the words (espeak's own is about a quarter, FLAC included).
+    assert mine_wer <= their_wer + 0.1 and mine_wer < 0.5, "\n".join(lines)
 
 
 @pytest.mark.parametrize("timestamps", [True, False])
