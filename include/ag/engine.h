@@ -91,6 +91,7 @@ struct EngineStats {
     int32_t block_size = 0;
     int64_t kv_bytes_per_token = 0;       ///< K and V over all layers, in the KV dtype
     int64_t kv_capacity_tokens = 0;       ///< n_blocks × block_size
+    int64_t kv_open_rows_bytes = 0;       ///< int4: f32 rows of open blocks, allocated up front
     std::string kv_cache_dtype;           ///< kv_dtype_name()
     int64_t prefix_queries_tokens = 0;
     int64_t prefix_hits_tokens = 0;

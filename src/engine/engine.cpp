@@ -85,6 +85,15 @@ std::vector<int32_t> cache_key_tokens(std::span<const int32_t> prompt, int32_t i
     return keys;
 }
 
+// int4 KV: blocks whose f32 rows can be open at once. At a step's start a running sequence holds
+// at most one (its partial last block; full ones were sealed and dropped at the end of the step
+// that filled them, freed ones released); the step's new tokens open at most one more per
+// sequence plus one per block_size of them.
+int64_t int4_open_blocks(const EngineConfig& cfg) {
+    if (cfg.kv_cache_dtype != KvDType::kInt4) return 0;
+    return 2 * cfg.max_num_seqs + (cfg.max_num_batched_tokens + cfg.block_size - 1) / cfg.block_size;
+}
+
 class Engine final : public EngineClient {
 public:
     Engine(std::shared_ptr<const model::Model> model, const EngineConfig& cfg, int64_t n_blocks)
@@ -104,6 +113,7 @@ public:
                     cv_.notify_all();
                 });
         }
+        kv_.reserve_open(static_cast<int32_t>(int4_open_blocks(cfg)));
         stats_.block_size = cfg.block_size;
         stats_.kv_bytes_per_token = static_cast<int64_t>(kv_.token_bytes());
         stats_.kv_capacity_tokens = n_blocks * cfg.block_size;
@@ -602,6 +612,7 @@ void Engine::publish_stats() {
     stats_.images_prefix_cached_total = images_prefix_cached_;
     stats_.encoder_cache_bytes = encoder_cache_.bytes();
     stats_.kv_usage = ps.kv_usage;
+    stats_.kv_open_rows_bytes = static_cast<int64_t>(kv_.open_bytes());
     stats_.n_blocks = ps.n_blocks;
     stats_.prefix_queries_tokens = ps.prefix_queries_tokens;
     stats_.prefix_hits_tokens = ps.prefix_hits_tokens;
@@ -636,15 +647,19 @@ Result<std::unique_ptr<EngineClient>> EngineClient::create(
     const double token_bytes = model::KvStorage::bytes_per_token(t.n_layer, t.n_head_kv, t.head_dim,
                                                                  cfg.block_size, cfg.kv_cache_dtype);
     const double block_bytes = token_bytes * cfg.block_size;
+    // int4's open f32 rows are allocated up front and count against the memory given.
+    const double open_bytes = static_cast<double>(int4_open_blocks(cfg)) *
+                              model::KvStorage::open_block_bytes(t.n_layer, t.n_head_kv, t.head_dim,
+                                                                 cfg.block_size, cfg.kv_cache_dtype);
     const int64_t min_blocks = (cfg.max_model_len + cfg.block_size - 1) / cfg.block_size + 1;
     int64_t n_blocks;
     if (cfg.kv_cache_memory_gib > 0) {
-        n_blocks = static_cast<int64_t>(cfg.kv_cache_memory_gib * (1ull << 30) / block_bytes);
+        n_blocks = static_cast<int64_t>(std::max(0.0, cfg.kv_cache_memory_gib * (1ull << 30) - open_bytes) / block_bytes);
     } else {
         // Room for every sequence at full length, capped at 4 GiB (but always one full sequence).
         const int64_t per_seq = (cfg.max_model_len + cfg.block_size - 1) / cfg.block_size;
         n_blocks = std::max(min_blocks, std::min<int64_t>(per_seq * cfg.max_num_seqs + 1,
-                                 static_cast<int64_t>(4.0 * (1ull << 30) / block_bytes)));
+                                 static_cast<int64_t>(std::max(0.0, 4.0 * (1ull << 30) - open_bytes) / block_bytes)));
     }
     if (n_blocks < min_blocks) {
         return Status(ErrorCode::kInvalidArgument,
@@ -652,10 +667,13 @@ Result<std::unique_ptr<EngineClient>> EngineClient::create(
                                   "max-model-len {}: raise --kv-cache-memory or lower --max-model-len",
                                   n_blocks, cfg.block_size, cfg.max_model_len));
     }
-    log::info("KV cache: {} blocks x {} tokens = {} tokens, dtype {}, {:.1f} KiB per token ({:.2f} GiB)",
+    log::info("KV cache: {} blocks x {} tokens = {} tokens, dtype {}, {:.1f} KiB per token ({:.2f} GiB{})",
               n_blocks, cfg.block_size, n_blocks * cfg.block_size,
               kv_dtype_name(cfg.kv_cache_dtype), token_bytes / 1024.0,
-              static_cast<double>(n_blocks) * block_bytes / (1ull << 30));
+              static_cast<double>(n_blocks) * block_bytes / (1ull << 30),
+              open_bytes > 0 ? fmt::format(" + {:.2f} GiB of f32 rows for {} open blocks",
+                                           open_bytes / (1ull << 30), int4_open_blocks(cfg))
+                             : std::string());
     return std::unique_ptr<EngineClient>(new Engine(std::move(model), cfg, n_blocks));
 }
 

@@ -80,6 +80,7 @@ void BlockPool::unref(int32_t b) {
     if (--refs_[static_cast<size_t>(b)] == 0) {
         free_pos_[static_cast<size_t>(b)] = free_.insert(free_.end(), b);
         in_free_[static_cast<size_t>(b)] = true;
+        freed_.push_back(b);
     }
 }
 

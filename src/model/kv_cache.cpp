@@ -29,6 +29,12 @@ double KvStorage::bytes_per_token(int64_t n_layer, int64_t n_head_kv, int64_t he
     return static_cast<double>(n_layer * n_head_kv) * per_head;
 }
 
+double KvStorage::open_block_bytes(int64_t n_layer, int64_t n_head_kv, int64_t head_dim,
+                                   int64_t block_size, KvDType dtype) {
+    if (dtype != KvDType::kInt4) return 0.0;
+    return 2.0 * 4.0 * static_cast<double>(n_layer * block_size * n_head_kv * head_dim);
+}
+
 size_t KvStorage::token_bytes() const {
     return static_cast<size_t>(std::llround(bytes_per_token(n_layer_, n_head_kv_, head_dim_, block_size_, dtype_)));
 }
@@ -54,6 +60,15 @@ void KvStorage::grow(int64_t n_blocks) {
     if (dtype_ == KvDType::kInt4) open_index_.resize(static_cast<size_t>(n_blocks_), -1);
 }
 
+void KvStorage::reserve_open(int32_t n) {
+    if (dtype_ != KvDType::kInt4 || n <= n_open_) return;
+    for (int32_t i = n_open_; i < n; ++i) free_open_.push_back(i);
+    n_open_ = n;
+    const auto rows = static_cast<size_t>(n_open_ * block_size_ * n_head_kv_ * head_dim_);
+    for (auto& o : open_k_) o.resize(rows);
+    for (auto& o : open_v_) o.resize(rows);
+}
+
 void KvStorage::write(int64_t layer, int64_t slot, const float* k, const float* v) {
     const auto L = static_cast<size_t>(layer);
     const size_t hb = kv_head_bytes(dtype_, head_dim_);
@@ -71,12 +86,7 @@ void KvStorage::write(int64_t layer, int64_t slot, const float* k, const float* 
     const int64_t block = slot / block_size_, t = slot % block_size_;
     int32_t& oi = open_index_[static_cast<size_t>(block)];
     if (oi < 0) {  // a block opens at its first write (any layer)
-        if (free_open_.empty()) {
-            free_open_.push_back(n_open_++);
-            const auto rows = static_cast<size_t>(n_open_ * block_size_ * n_head_kv_ * head_dim_);
-            for (auto& o : open_k_) o.resize(rows);
-            for (auto& o : open_v_) o.resize(rows);
-        }
+        if (free_open_.empty()) reserve_open(n_open_ + 1);
         oi = free_open_.back();
         free_open_.pop_back();
     }

@@ -26,9 +26,14 @@ public:
     // rows of open int4 blocks come on top (open_bytes()).
     static double bytes_per_token(int64_t n_layer, int64_t n_head_kv, int64_t head_dim,
                                   int64_t block_size, KvDType dtype);
+    // Bytes of one open int4 block's f32 rows (K and V, every layer); 0 for the other dtypes.
+    static double open_block_bytes(int64_t n_layer, int64_t n_head_kv, int64_t head_dim,
+                                   int64_t block_size, KvDType dtype);
     size_t token_bytes() const;
     size_t bytes() const;
     size_t open_bytes() const;
+    // int4: allocates the rows of n open blocks ahead of use (more are added as needed).
+    void reserve_open(int32_t n);
     // Adds blocks (existing contents are kept; pointers from view() are invalidated).
     void grow(int64_t n_blocks);
 

@@ -138,10 +138,13 @@ TEST(Engine, EveryKvDtypeIsChunkBatchPrefixAndPreemptionInvariant) {
             cfg.block_size = 16;
             cfg.max_model_len = 128;
             cfg.kv_cache_dtype = dt;
+            // int4: rows for 2 · 4 sequences + 7 / 16 batched tokens = 9 open blocks, up front.
+            const double open_bytes =
+                dt == KvDType::kInt4 ? 9 * model::KvStorage::open_block_bytes(t.n_layer, t.n_head_kv, t.head_dim, 16, dt) : 0.0;
             if (small_pool) {
                 const double block_bytes =
                     16 * model::KvStorage::bytes_per_token(t.n_layer, t.n_head_kv, t.head_dim, 16, dt);
-                cfg.kv_cache_memory_gib = 10.5 * block_bytes / (1ull << 30);
+                cfg.kv_cache_memory_gib = (10.5 * block_bytes + open_bytes) / (1ull << 30);
             }
             auto engine = EngineClient::create(model, cfg);
             ASSERT_TRUE(engine.ok()) << engine.status().to_string();
@@ -159,7 +162,11 @@ TEST(Engine, EveryKvDtypeIsChunkBatchPrefixAndPreemptionInvariant) {
             }
             wait_idle(**engine);
             const EngineStats st = (*engine)->stats();
+            // The open rows never outgrew what was set aside (batching, chunks and preemption
+            // included), and --kv-cache-memory held them and 10 blocks.
+            EXPECT_EQ(st.kv_open_rows_bytes, static_cast<int64_t>(open_bytes)) << kv_dtype_name(dt);
             if (small_pool) {
+                EXPECT_EQ(st.n_blocks, 10) << kv_dtype_name(dt);
                 EXPECT_GT(st.n_preemptions, 0) << kv_dtype_name(dt);
             } else {
                 EXPECT_GT(st.prefix_hits_tokens, 0) << kv_dtype_name(dt);

@@ -258,6 +258,39 @@ TEST(KvAttention, EveryDtypeMatchesRefAndIsChunkInvariant) {
     }
 }
 
+// bf16 and f16 records are read in place and converted in registers: the output is exactly the
+// f32 kernel's on the same rows converted beforehand (d with and without a d % 16 tail).
+TEST(KvAttention, HalfCachesGiveTheF32KernelsBitsOnTheirValues) {
+    std::mt19937 rng(13);
+    for (KvDType t : {KvDType::kBF16, KvDType::kF16}) {
+        for (auto [n_q, n_kv, n_head, n_head_kv, d, bs] :
+             {std::tuple{3, 37, 8, 2, 128, 16}, {2, 70, 16, 2, 64, 16}, {3, 19, 4, 2, 40, 4},
+              {1, 9, 2, 1, 8, 4}, {2, 23, 6, 2, 96, 4}}) {
+            const auto q = randn(static_cast<size_t>(n_q * n_head * d), rng);
+            auto k = randn(static_cast<size_t>(n_kv * n_head_kv * d), rng), v = randn(k.size(), rng);
+            if (t == KvDType::kF16) k[3] = 3e-6f;  // an f16 subnormal
+            std::vector<float> kr(k.size()), vr(v.size());
+            std::vector<uint8_t> rec(kv_head_bytes(t, d));
+            for (size_t i = 0; i < k.size(); i += static_cast<size_t>(d)) {
+                kv_quantize_head(t, k.data() + i, d, rec.data());
+                kv_dequantize_head(t, rec.data(), d, kr.data() + i);
+                kv_quantize_head(t, v.data() + i, d, rec.data());
+                kv_dequantize_head(t, rec.data(), d, vr.data() + i);
+            }
+            std::mt19937 r1(rng()), r2 = r1;  // the same block tables
+            const Cache half = make_cache(t, k, v, n_kv, n_head_kv, d, bs, r1);
+            const Cache full = make_cache(KvDType::kF32, kr, vr, n_kv, n_head_kv, d, bs, r2);
+            std::vector<float> a(q.size()), b(q.size());
+            const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+            cpu::attention_paged(q.data(), half.kv(true), half.kv(false), half.table.data(), bs,
+                                 a.data(), n_q, n_kv, n_head, n_head_kv, d, scale);
+            cpu::attention_paged(q.data(), full.kv(true), full.kv(false), full.table.data(), bs,
+                                 b.data(), n_q, n_kv, n_head, n_head_kv, d, scale);
+            EXPECT_EQ(a, b) << kv_dtype_name(t) << " d " << d;
+        }
+    }
+}
+
 TEST(KvAttention, F32ViewIsTheFloatKernel) {
     std::mt19937 rng(12);
     const int64_t n_q = 3, n_kv = 21, n_head = 8, n_head_kv = 2, d = 64, bs = 4;

@@ -76,12 +76,38 @@ TEST(KvStorage, Int4BlocksOpenSealAndRelease) {
     EXPECT_EQ(s.k_view(0).open_index[0], -1);
 }
 
+TEST(KvStorage, OpenRowsSetAsideAreUsedBeforeMoreAreAdded) {
+    constexpr int64_t kLayers = 2, kHeads = 2, kD = 32, kBs = 4;
+    KvStorage s(kLayers, kHeads, kD, kBs, 6, KvDType::kInt4);
+    const auto one = static_cast<size_t>(KvStorage::open_block_bytes(kLayers, kHeads, kD, kBs, KvDType::kInt4));
+    EXPECT_EQ(one, static_cast<size_t>(2 * 4 * kLayers * kBs * kHeads * kD));
+    s.reserve_open(3);
+    EXPECT_EQ(s.open_bytes(), 3 * one);
+    std::vector<float> k(static_cast<size_t>(kHeads * kD), 0.5f), v(k.size(), -0.5f);
+    for (int64_t b = 0; b < 3; ++b) {  // three blocks open (one slot each) fit the reserve
+        for (int64_t l = 0; l < kLayers; ++l) s.write(l, b * kBs, k.data(), v.data());
+    }
+    EXPECT_EQ(s.open_bytes(), 3 * one);
+    for (int64_t l = 0; l < kLayers; ++l) s.write(l, 3 * kBs, k.data(), v.data());
+    EXPECT_EQ(s.open_bytes(), 4 * one);  // a fourth is added, not refused
+    const KvView kv = s.k_view(1);
+    for (int32_t b = 0; b < 4; ++b) {
+        ASSERT_GE(kv.open_index[b], 0);
+        EXPECT_EQ(kv.open[kv.open_index[b] * kBs * kHeads * kD], 0.5f);
+    }
+    s.reserve_open(2);  // never shrinks
+    EXPECT_EQ(s.open_bytes(), 4 * one);
+}
+
 TEST(KvStorage, OtherDtypesHaveNoOpenRows) {
     KvStorage s(1, 1, 16, 4, 2, KvDType::kInt8);
     std::vector<float> k(16, 1.0f), v(16, 2.0f);
     s.write(0, 5, k.data(), v.data());
     EXPECT_EQ(s.k_view(0).open, nullptr);
     EXPECT_EQ(s.open_bytes(), 0u);
+    s.reserve_open(4);
+    EXPECT_EQ(s.open_bytes(), 0u);
+    EXPECT_EQ(KvStorage::open_block_bytes(1, 1, 16, 4, KvDType::kInt8), 0.0);
     s.release(1);
     s.finish_step();
 }

@@ -32,9 +32,17 @@ def test_server_reports_kv_dtype_and_capacity(flag, dtype):
         assert len(info) == 1 and f'cache_dtype="{dtype}"' in info[0], info
         per_token = builtin_bytes_per_token(dtype)
         assert srv.metric("autoglm:kv_cache_bytes_per_token") == per_token
-        # --kv-cache-memory is converted to tokens with the dtype's size (whole blocks of 16).
+        # int4 sets aside f32 rows (K and V, every layer) for the blocks that can be open at
+        # once: two per running sequence (16 by default) and one per 16 batched tokens (2048).
+        t = json.loads(BUILTIN.read_text())["text_config"]
+        open_block = 2 * 4 * t["num_hidden_layers"] * 16 * t["num_key_value_heads"] * (
+            t["hidden_size"] // t["num_attention_heads"])
+        open_rows = (2 * 16 + 2048 // 16) * open_block if dtype == "int4" else 0
+        assert srv.metric("autoglm:kv_cache_open_rows_bytes") == open_rows
+        # --kv-cache-memory is converted to tokens with the dtype's size (whole blocks of 16),
+        # after the open rows.
         capacity = srv.metric("autoglm:kv_cache_capacity_tokens")
-        assert capacity == (int(0.01 * 2**30 / (per_token * 16))) * 16
+        assert capacity == (int((0.01 * 2**30 - open_rows) / (per_token * 16))) * 16
         assert f"dtype {dtype}" in srv.log_tail(100000)
 
 

@@ -153,7 +153,8 @@ def test_status_shows_effective_threads_kv_size_rates_and_memory(srv):
     s, m = status["settings"], status["metrics"]
     assert s["threads"] == os.cpu_count()  # the effective count, not the flag's 0
     assert s["kv_cache_size_gib"] == pytest.approx(
-        m["kv_cache_capacity_tokens"] * m["kv_cache_bytes_per_token"] / 2**30)
+        (m["kv_cache_capacity_tokens"] * m["kv_cache_bytes_per_token"]
+         + m["kv_cache_open_rows_bytes"]) / 2**30)
     assert m["memory_rss_gib"] > 0.01
     assert m["generation_tokens_per_s"] > 0 and m["prompt_tokens_per_s"] > 0
 

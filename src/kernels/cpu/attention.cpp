@@ -12,9 +12,12 @@
 // So results are batch- and chunk-invariant (a prefill chunk and a later decode step agree).
 //
 // The cache may hold any KvDType (tensor/kv_quant.h). f32 rows are read in place; other formats
-// are converted to f32 tile by tile (16 keys for the scores, 32 values for p·V) into L1 scratch,
-// so the memory traffic stays that of the compressed cache and the arithmetic after the
-// conversion is the f32 path's, in the same order.
+// are converted to f32 tile by tile (16 keys for the scores, 32 values for p·V; bf16 and f16 16
+// values per instruction pair, kv_rows.h) into L1 scratch, so the memory traffic stays that of
+// the compressed cache and the arithmetic after the conversion is the f32 path's, in the same
+// order (an f32 cache and a bf16 / f16 one holding the same values give the same bits).
+// Converting in registers inside the dot products instead was measured slower (the conversion
+// is then repeated for each query head of the group; docs/benchmarks.md).
 //
 // int8 (when kv_int8_integer_scores(d)) skips the conversion, as llama.cpp's q8_0 dot does: each
 // query head is rounded to 16-bit codes (kv_quantize_query_i16), a key's score is the exact int32

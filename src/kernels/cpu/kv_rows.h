@@ -6,6 +6,10 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__AVX2__) || defined(__F16C__)
+#include <immintrin.h>
+#endif
+
 #include "kernels/cpu/vec16.h"
 #include "tensor/kv_quant.h"
 
@@ -34,6 +38,49 @@ inline float kv_f16_to_f32(uint16_t h) {
     const float normal = kv_bits_to_f32((two_w >> 4) + (0xE0u << 23)) * 0x1.0p-112f;
     const float sub = kv_bits_to_f32((two_w >> 17) | (126u << 23)) - 0.5f;
     return kv_bits_to_f32(sign | (two_w < (1u << 27) ? kv_f32_to_bits(sub) : kv_f32_to_bits(normal)));
+}
+
+// The 16 bf16 / f16 values at p as f32 (exact conversions: vpmovzxwd + shift, vcvtph2ps).
+inline vec::v16 kv_load16_bf16(const uint16_t* p) {
+#if defined(__AVX512F__)
+    const __m512i w = _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))), 16);
+    vec::v16 v;
+    std::memcpy(&v, &w, sizeof v);
+    return v;
+#elif defined(__AVX2__)
+    const __m256i lo = _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))), 16);
+    const __m256i hi = _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 8))), 16);
+    vec::v16 v;
+    std::memcpy(&v, &lo, 32);
+    std::memcpy(reinterpret_cast<char*>(&v) + 32, &hi, 32);
+    return v;
+#else
+    uint32_t w[vec::kL];
+    for (int l = 0; l < vec::kL; ++l) w[l] = static_cast<uint32_t>(p[l]) << 16;
+    vec::v16 v;
+    std::memcpy(&v, w, sizeof v);
+    return v;
+#endif
+}
+
+inline vec::v16 kv_load16_f16(const uint16_t* p) {
+#if defined(__AVX512F__)
+    const __m512 f = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    vec::v16 v;
+    std::memcpy(&v, &f, sizeof v);
+    return v;
+#elif defined(__F16C__)
+    const __m256 lo = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    const __m256 hi = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 8)));
+    vec::v16 v;
+    std::memcpy(&v, &lo, 32);
+    std::memcpy(reinterpret_cast<char*>(&v) + 32, &hi, 32);
+    return v;
+#else
+    vec::v16 v;
+    for (int l = 0; l < vec::kL; ++l) v[l] = kv_f16_to_f32(p[l]);
+    return v;
+#endif
 }
 
 // Element 2i of 32 values is byte i's low nibble, 2i + 1 its high one: the 16 code bytes at src as
@@ -72,19 +119,14 @@ inline void kv_read_row(KvDType t, const uint8_t* src, int64_t d, float* x) {
             std::memcpy(x, src, static_cast<size_t>(d) * 4);
             return;
         case KvDType::kBF16:
-            for (int64_t i = 0; i < d; ++i) {
-                uint16_t h;
-                std::memcpy(&h, src + 2 * i, 2);
-                x[i] = kv_bits_to_f32(static_cast<uint32_t>(h) << 16);
-            }
+        case KvDType::kF16: {
+            const auto* h = reinterpret_cast<const uint16_t*>(src);  // records are 2-byte aligned
+            const bool bf = t == KvDType::kBF16;
+            int64_t i = 0;
+            for (; i + vec::kL <= d; i += vec::kL) vec::store(x + i, bf ? kv_load16_bf16(h + i) : kv_load16_f16(h + i));
+            for (; i < d; ++i) x[i] = bf ? kv_bits_to_f32(static_cast<uint32_t>(h[i]) << 16) : kv_f16_to_f32(h[i]);
             return;
-        case KvDType::kF16:
-            for (int64_t i = 0; i < d; ++i) {
-                uint16_t h;
-                std::memcpy(&h, src + 2 * i, 2);
-                x[i] = kv_f16_to_f32(h);
-            }
-            return;
+        }
         case KvDType::kInt8: {
             float scale;
             std::memcpy(&scale, src + d, 4);

@@ -135,6 +135,9 @@ std::string Metrics::render(const EngineStats* stats) const {
               static_cast<double>(s.kv_bytes_per_token));
         gauge(out, "autoglm:kv_cache_capacity_tokens", "Tokens the KV cache holds.", l,
               static_cast<double>(s.kv_capacity_tokens));
+        gauge(out, "autoglm:kv_cache_open_rows_bytes",
+              "Bytes of f32 rows kept for open int4 KV blocks (0 for other dtypes).", l,
+              static_cast<double>(s.kv_open_rows_bytes));
     }
     counter(out, "autoglm:prompt_tokens_computed_total",
             "Prompt tokens run through the model (prompt tokens minus prefix-cache hits).", l,
@@ -187,6 +190,7 @@ nlohmann::json Metrics::snapshot(const EngineStats* stats) const {
             {"kv_cache_dtype", s.kv_cache_dtype},
             {"kv_cache_bytes_per_token", s.kv_bytes_per_token},
             {"kv_cache_capacity_tokens", s.kv_capacity_tokens},
+            {"kv_cache_open_rows_bytes", s.kv_open_rows_bytes},
             {"generation_tokens_total", s.generation_tokens_total},
             {"images_encoded_total", s.images_encoded_total},
             {"encoder_cache_hits_total", s.encoder_cache_hits_total},

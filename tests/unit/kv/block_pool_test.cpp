@@ -29,6 +29,21 @@ TEST(BlockPool, RefCountsAndLruOrder) {
     EXPECT_FALSE(p.allocate().has_value());
 }
 
+// take_freed reports each block whose count reached 0 (the storage drops its per-block state,
+// int4's open rows, before the block is written again), once.
+TEST(BlockPool, TakeFreedReportsBlocksWhoseCountReachedZero) {
+    BlockPool p(5);
+    EXPECT_EQ(p.take_freed(), (std::vector<int32_t>{1, 2, 3, 4}));  // all free at the start
+    const int32_t a = *p.allocate(), b = *p.allocate();
+    p.ref(b);
+    p.unref(b);  // 2 -> 1: still held
+    EXPECT_TRUE(p.take_freed().empty());
+    p.unref(b);
+    p.unref(a);
+    EXPECT_EQ(p.take_freed(), (std::vector<int32_t>{b, a}));
+    EXPECT_TRUE(p.take_freed().empty());
+}
+
 TEST(BlockPool, CachedBlocksStayFindableUntilReused) {
     BlockPool p(3);
     const std::vector<int32_t> t = {1, 2, 3, 4};
