@@ -652,14 +652,14 @@ Result<std::unique_ptr<EngineClient>> EngineClient::create(
                               model::KvStorage::open_block_bytes(t.n_layer, t.n_head_kv, t.head_dim,
                                                                  cfg.block_size, cfg.kv_cache_dtype);
     const int64_t min_blocks = (cfg.max_model_len + cfg.block_size - 1) / cfg.block_size + 1;
-    int64_t n_blocks;
-    if (cfg.kv_cache_memory_gib > 0) {
-        n_blocks = static_cast<int64_t>(std::max(0.0, cfg.kv_cache_memory_gib * (1ull << 30) - open_bytes) / block_bytes);
-    } else {
-        // Room for every sequence at full length, capped at 4 GiB (but always one full sequence).
+    // Blocks that fit in --kv-cache-memory (default: at most 4 GiB) once the open rows are out.
+    const double budget = (cfg.kv_cache_memory_gib > 0 ? cfg.kv_cache_memory_gib : 4.0) * (1ull << 30);
+    const auto fit = static_cast<int64_t>(std::max(0.0, budget - open_bytes) / block_bytes);
+    int64_t n_blocks = fit;
+    if (cfg.kv_cache_memory_gib <= 0) {
+        // Room for every sequence at full length, within the cap (but always one full sequence).
         const int64_t per_seq = (cfg.max_model_len + cfg.block_size - 1) / cfg.block_size;
-        n_blocks = std::max(min_blocks, std::min<int64_t>(per_seq * cfg.max_num_seqs + 1,
-                                 static_cast<int64_t>(std::max(0.0, 4.0 * (1ull << 30) - open_bytes) / block_bytes)));
+        n_blocks = std::max(min_blocks, std::min<int64_t>(per_seq * cfg.max_num_seqs + 1, fit));
     }
     if (n_blocks < min_blocks) {
         return Status(ErrorCode::kInvalidArgument,

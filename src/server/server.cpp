@@ -239,10 +239,10 @@ http::HttpResponse Server::status_json() const {
         }
         if (ctx->model.settings.is_object()) settings.update(ctx->model.settings);
         settings["threads"] = ThreadPool::global().n_threads();  // the effective count
-        settings["kv_cache_size_gib"] = static_cast<double>(stats.kv_capacity_tokens) *
-                                            static_cast<double>(stats.kv_bytes_per_token) /
-                                            (1 << 30) +
-                                        static_cast<double>(stats.kv_open_rows_bytes) / (1 << 30);
+        settings["kv_cache_size_gib"] = (static_cast<double>(stats.kv_capacity_tokens) *
+                                             static_cast<double>(stats.kv_bytes_per_token) +
+                                         static_cast<double>(stats.kv_open_rows_bytes)) /
+                                        (1 << 30);
         live.update(token_rates(stats));
     }
     return openai::json_response({{"ready", ctx != nullptr},

@@ -40,6 +40,16 @@ inline float kv_f16_to_f32(uint16_t h) {
     return kv_bits_to_f32(sign | (two_w < (1u << 27) ? kv_f32_to_bits(sub) : kv_f32_to_bits(normal)));
 }
 
+// Two 8-lane (32-byte) halves as one 16-lane vector.
+template <class Half>
+inline vec::v16 kv_join_halves(const Half& lo, const Half& hi) {
+    static_assert(sizeof(Half) == 32);
+    vec::v16 v;
+    std::memcpy(&v, &lo, 32);
+    std::memcpy(reinterpret_cast<char*>(&v) + 32, &hi, 32);
+    return v;
+}
+
 // The 16 bf16 / f16 values at p as f32 (exact conversions: vpmovzxwd + shift, vcvtph2ps).
 inline vec::v16 kv_load16_bf16(const uint16_t* p) {
 #if defined(__AVX512F__)
@@ -50,10 +60,7 @@ inline vec::v16 kv_load16_bf16(const uint16_t* p) {
 #elif defined(__AVX2__)
     const __m256i lo = _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))), 16);
     const __m256i hi = _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 8))), 16);
-    vec::v16 v;
-    std::memcpy(&v, &lo, 32);
-    std::memcpy(reinterpret_cast<char*>(&v) + 32, &hi, 32);
-    return v;
+    return kv_join_halves(lo, hi);
 #else
     uint32_t w[vec::kL];
     for (int l = 0; l < vec::kL; ++l) w[l] = static_cast<uint32_t>(p[l]) << 16;
@@ -72,10 +79,7 @@ inline vec::v16 kv_load16_f16(const uint16_t* p) {
 #elif defined(__F16C__)
     const __m256 lo = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
     const __m256 hi = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 8)));
-    vec::v16 v;
-    std::memcpy(&v, &lo, 32);
-    std::memcpy(reinterpret_cast<char*>(&v) + 32, &hi, 32);
-    return v;
+    return kv_join_halves(lo, hi);
 #else
     vec::v16 v;
     for (int l = 0; l < vec::kL; ++l) v[l] = kv_f16_to_f32(p[l]);
